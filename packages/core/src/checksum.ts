@@ -1,0 +1,2 @@
+// Placeholder, replaced by the checksum implementation.
+export {};
