@@ -1,0 +1,230 @@
+import { pipeline, type Readable } from 'node:stream';
+import { GatewayError } from './errors.js';
+import type { Driver } from './driver.js';
+import type { MetaStore } from './meta.js';
+import type { BucketRecord, ByteRange, ObjectAttributes, ObjectRecord, User } from './types.js';
+import { assertBucketName, assertKey } from './names.js';
+import { DigestStream, type BodyExpectations } from './digest.js';
+import { checkReadConditions, writeCheck, type Conditions } from './conditions.js';
+import { resolveRange } from './range.js';
+import { listPage, type ListPage, type ListRequest } from './listing.js';
+import { Multipart } from './multipart.js';
+import { sealRecord } from './seal.js';
+
+/** Largest single PUT S3 accepts. */
+export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
+
+/** Options of the engine: the two stores, and the zones (= regions) it serves. */
+export interface EngineOptions {
+  driver: Driver;
+  meta: MetaStore;
+  zones: string[];
+  defaultZone: string;
+}
+
+/** A body as it arrives, with what the client declared about it. */
+export interface BodyInput {
+  body: Readable;
+  expect: BodyExpectations;
+}
+
+/** How to read an object. */
+export interface ReadOptions {
+  range?: string;
+  partNumber?: number;
+  conditions?: Conditions;
+}
+
+/** A read: the record, the stream (undefined for HEAD), and the served range. */
+export interface ReadResult {
+  record: ObjectRecord;
+  body?: Readable;
+  range?: ByteRange;
+  partsCount?: number;
+}
+
+/**
+ * The storage engine both protocol adapters call: access decisions, validation, listing and
+ * multipart semantics live here once; bytes go to the driver and bookkeeping to the metadata store.
+ */
+export class Engine {
+  readonly driver: Driver;
+  readonly meta: MetaStore;
+  readonly zones: string[];
+  readonly defaultZone: string;
+  /** Multipart uploads. */
+  readonly multipart: Multipart;
+
+  constructor(opts: EngineOptions) {
+    this.driver = opts.driver;
+    this.meta = opts.meta;
+    this.zones = opts.zones;
+    this.defaultZone = opts.defaultZone;
+    this.multipart = new Multipart(this);
+  }
+
+  /** The buckets `user` owns, by name. */
+  async listBuckets(user: User): Promise<BucketRecord[]> {
+    const out: BucketRecord[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.meta.list<BucketRecord>('buckets', { after, limit: 1000 });
+      for (const { value } of page) if (value.owner === user.id) out.push(value);
+      if (page.length < 1000) return out;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  /** Creates a bucket in `zone` (the default zone when absent). */
+  async createBucket(user: User, name: string, zone?: string): Promise<BucketRecord> {
+    assertBucketName(name);
+    const z = zone || this.defaultZone;
+    if (!this.zones.includes(z)) throw new GatewayError('InvalidLocationConstraint', undefined, { LocationConstraint: z });
+    const rec: BucketRecord = { name, owner: user.id, zone: z, created: Date.now() };
+    if (!(await this.meta.insert('buckets', name, rec))) {
+      const existing = await this.meta.get<BucketRecord>('buckets', name);
+      throw new GatewayError(existing?.owner === user.id ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, { BucketName: name });
+    }
+    await this.driver.createBucket(name);
+    return rec;
+  }
+
+  /** The bucket record if `user` may use it; NoSuchBucket or AccessDenied otherwise. */
+  async bucket(user: User | undefined, name: string): Promise<BucketRecord> {
+    const rec = await this.meta.get<BucketRecord>('buckets', name);
+    if (!rec) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+    if (!user || rec.owner !== user.id) throw new GatewayError('AccessDenied');
+    return rec;
+  }
+
+  /** Deletes an empty bucket (no objects, no uploads in progress). */
+  async deleteBucket(user: User, name: string): Promise<void> {
+    await this.bucket(user, name);
+    const objects = await this.driver.listObjects(name, { prefix: '', limit: 1 });
+    if (objects.length > 0 || (await this.multipart.hasUploads(name))) throw new GatewayError('BucketNotEmpty', undefined, { BucketName: name });
+    await this.meta.delete('buckets', name);
+    await this.driver.deleteBucket(name);
+  }
+
+  /** Stores an object from a streamed body, verifying what the client declared before commit. */
+  async putObject(user: User, bucket: string, key: string, input: BodyInput, attrs: ObjectAttributes, conditions: Conditions = {}): Promise<ObjectRecord> {
+    await this.bucket(user, bucket);
+    assertKey(key);
+    const check = writeCheck(conditions);
+    const digest = new DigestStream({ maxLength: MAX_OBJECT_SIZE, ...input.expect });
+    const body = pipeline(input.body, digest, noop);
+    return this.driver.putObject(bucket, key, body, () => sealRecord(key, digest.result(), attrs), check);
+  }
+
+  /** The record of an object, after access and existence checks. */
+  async headObject(user: User | undefined, bucket: string, key: string, opts: ReadOptions = {}): Promise<ReadResult> {
+    return this.read(user, bucket, key, opts, false);
+  }
+
+  /** Streams an object or a range of it. */
+  async getObject(user: User | undefined, bucket: string, key: string, opts: ReadOptions = {}): Promise<ReadResult> {
+    return this.read(user, bucket, key, opts, true);
+  }
+
+  private async read(user: User | undefined, bucket: string, key: string, opts: ReadOptions, withBody: boolean): Promise<ReadResult> {
+    await this.bucket(user, bucket);
+    const record = await this.driver.headObject(bucket, key);
+    if (!record) throw new GatewayError('NoSuchKey', undefined, { Key: key });
+    if (opts.conditions) checkReadConditions(opts.conditions, record);
+    let range: ByteRange | undefined;
+    let partsCount: number | undefined;
+    if (opts.partNumber !== undefined) {
+      if (opts.range) throw new GatewayError('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+      ({ range, partsCount } = partRange(record, opts.partNumber));
+    } else {
+      range = resolveRange(opts.range, record.size);
+    }
+    if (!withBody) return { record, range, partsCount };
+    const got = await this.driver.getObject(bucket, key, range);
+    if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: key });
+    if (got.record.etag !== record.etag) {
+      // Replaced between head and open: serve the new object only if it still satisfies the request.
+      got.body.destroy();
+      return this.read(user, bucket, key, opts, withBody);
+    }
+    return { record: got.record, body: got.body, range, partsCount };
+  }
+
+  /** Deletes an object; deleting a missing key succeeds, as in S3. */
+  async deleteObject(user: User, bucket: string, key: string, conditions: { ifMatch?: string } = {}): Promise<void> {
+    await this.bucket(user, bucket);
+    const check = conditions.ifMatch !== undefined ? writeCheck({ ifMatch: conditions.ifMatch }) : undefined;
+    await this.driver.deleteObject(bucket, key, check);
+  }
+
+  /** Deletes many keys; reports each key's outcome without stopping at the first failure. */
+  async deleteObjects(user: User, bucket: string, keys: string[]): Promise<Array<{ key: string; error?: GatewayError }>> {
+    await this.bucket(user, bucket);
+    const out: Array<{ key: string; error?: GatewayError }> = [];
+    for (const key of keys) {
+      try {
+        assertKey(key);
+        await this.driver.deleteObject(bucket, key);
+        out.push({ key });
+      } catch (e) {
+        out.push({ key, error: e instanceof GatewayError ? e : new GatewayError('InternalError') });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Copies an object. With `replace`, `attrs` become the new attributes; otherwise the source's are
+   * kept, and copying an object onto itself is refused as S3 does.
+   */
+  async copyObject(user: User, src: { bucket: string; key: string }, dst: { bucket: string; key: string }, opts: { replace: boolean; attrs: ObjectAttributes; sourceConditions: Conditions; conditions?: Conditions }): Promise<ObjectRecord> {
+    await this.bucket(user, src.bucket);
+    await this.bucket(user, dst.bucket);
+    assertKey(dst.key);
+    if (!opts.replace && src.bucket === dst.bucket && src.key === dst.key) {
+      throw new GatewayError('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
+    }
+    const source = await this.driver.headObject(src.bucket, src.key);
+    if (!source) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
+    checkReadConditions(opts.sourceConditions, source, true);
+    const check = writeCheck(opts.conditions ?? {});
+    const attrs = opts.replace ? opts.attrs : pickAttrs(source);
+    const record: ObjectRecord = { ...source, ...attrs, key: dst.key, lastModified: Date.now() };
+    if (this.driver.capabilities.copy && this.driver.copyObject) {
+      return this.driver.copyObject(src, dst, record, check);
+    }
+    const got = await this.driver.getObject(src.bucket, src.key);
+    if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
+    const digest = new DigestStream({});
+    const body = pipeline(got.body, digest, noop);
+    return this.driver.putObject(dst.bucket, dst.key, body, () => ({ ...record, size: digest.result().size }), check);
+  }
+
+  /** One page of a bucket listing with S3 delimiter semantics. */
+  async listObjects(user: User | undefined, bucket: string, req: ListRequest): Promise<ListPage> {
+    await this.bucket(user, bucket);
+    return listPage(this.driver, bucket, req);
+  }
+
+}
+
+function noop(): void {}
+
+function partRange(record: ObjectRecord, partNumber: number): { range?: ByteRange; partsCount?: number } {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) throw new GatewayError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: String(partNumber) });
+  if (!record.parts) {
+    if (partNumber !== 1) throw new GatewayError('InvalidPart');
+    return { range: record.size > 0 ? { start: 0, end: record.size - 1 } : undefined, partsCount: undefined };
+  }
+  if (partNumber > record.parts.length) throw new GatewayError('InvalidPart');
+  let start = 0;
+  for (let i = 0; i < partNumber - 1; i++) start += record.parts[i].size;
+  const size = record.parts[partNumber - 1].size;
+  return { range: { start, end: start + size - 1 }, partsCount: record.parts.length };
+}
+
+/** The client-settable attributes of a record. */
+export function pickAttrs(r: ObjectAttributes): ObjectAttributes {
+  const { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires, userMeta } = r;
+  return { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires, userMeta };
+}

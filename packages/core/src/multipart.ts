@@ -1,0 +1,258 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { GatewayError } from './errors.js';
+import { DigestStream } from './digest.js';
+import { combineCrc, compositeChecksum } from './checksum.js';
+import { writeCheck, checkReadConditions, type Conditions } from './conditions.js';
+import { resolveRange } from './range.js';
+import { assertKey } from './names.js';
+import { commonPrefixOf } from './listing.js';
+import type { Engine, BodyInput } from './engine.js';
+import type { ChecksumAlgorithm, ChecksumType, ObjectAttributes, ObjectRecord, PartRecord, StoredChecksum, UploadRecord, User } from './types.js';
+
+/** Smallest part S3 accepts for every part but the last. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** Largest part. */
+export const MAX_PART_SIZE = 5 * 1024 ** 3;
+
+const FULL_ONLY: ChecksumAlgorithm[] = ['CRC64NVME'];
+const COMPOSITE_ONLY: ChecksumAlgorithm[] = ['SHA1', 'SHA256'];
+
+/** A part as listed in a CompleteMultipartUpload request. */
+export interface CompletePart {
+  partNumber: number;
+  etag: string;
+  checksum?: string;
+}
+
+/** A page of ListMultipartUploads. */
+export interface UploadsPage {
+  uploads: UploadRecord[];
+  prefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+}
+
+const pad = (n: number) => String(n).padStart(5, '0');
+const indexId = (u: UploadRecord) => `${u.bucket}/${u.key}\u0000${u.initiated.toString(36).padStart(10, '0')}\u0000${u.uploadId}`;
+
+/** Multipart uploads: parts' bytes go to the driver, the bookkeeping to the metadata store. */
+export class Multipart {
+  constructor(private readonly engine: Engine) {}
+
+  /** Starts an upload; validates the checksum algorithm/type combination as S3 does. */
+  async create(user: User, bucket: string, key: string, attrs: ObjectAttributes, checksum?: { algorithm?: ChecksumAlgorithm; type?: ChecksumType }): Promise<UploadRecord> {
+    await this.engine.bucket(user, bucket);
+    assertKey(key);
+    let type = checksum?.type;
+    const algorithm = checksum?.algorithm;
+    if (type && !algorithm) throw new GatewayError('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    if (algorithm) {
+      type ??= FULL_ONLY.includes(algorithm) ? 'FULL_OBJECT' : 'COMPOSITE';
+      if ((type === 'COMPOSITE' && FULL_ONLY.includes(algorithm)) || (type === 'FULL_OBJECT' && COMPOSITE_ONLY.includes(algorithm))) {
+        throw new GatewayError('InvalidRequest', `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
+      }
+    }
+    const upload: UploadRecord = { uploadId: randomBytes(24).toString('base64url'), bucket, key, owner: user.id, initiated: Date.now(), attrs, checksumAlgorithm: algorithm, checksumType: algorithm ? type : undefined };
+    await this.engine.meta.put('uploads', upload.uploadId, upload);
+    await this.engine.meta.put('upload-index', indexId(upload), upload.uploadId);
+    return upload;
+  }
+
+  /** The upload, if it exists for this bucket and key. */
+  async get(user: User | undefined, bucket: string, key: string, uploadId: string): Promise<UploadRecord> {
+    await this.engine.bucket(user, bucket);
+    const u = await this.engine.meta.get<UploadRecord>('uploads', uploadId);
+    if (!u || u.bucket !== bucket || u.key !== key) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
+    return u;
+  }
+
+  /** Stores one part from a streamed body; a re-upload of a part number replaces it. */
+  async uploadPart(user: User, bucket: string, key: string, uploadId: string, partNumber: number, input: BodyInput): Promise<PartRecord> {
+    assertPartNumber(partNumber);
+    const upload = await this.get(user, bucket, key, uploadId);
+    const sent = input.expect.checksum;
+    if (sent && upload.checksumAlgorithm && sent.algorithm !== upload.checksumAlgorithm) {
+      throw new GatewayError('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${sent.algorithm.toLowerCase()}`);
+    }
+    const checksum = sent ?? (upload.checksumAlgorithm ? { algorithm: upload.checksumAlgorithm } : undefined);
+    const digest = new DigestStream({ maxLength: MAX_PART_SIZE, ...input.expect, checksum });
+    const body = pipeline(input.body, digest, () => {});
+    return this.storePart(bucket, upload, partNumber, body, digest);
+  }
+
+  /** UploadPartCopy: a part made from (a range of) an existing object. */
+  async copyPart(user: User, bucket: string, key: string, uploadId: string, partNumber: number, src: { bucket: string; key: string; range?: string; conditions: Conditions }): Promise<{ part: PartRecord; source: ObjectRecord }> {
+    assertPartNumber(partNumber);
+    const upload = await this.get(user, bucket, key, uploadId);
+    await this.engine.bucket(user, src.bucket);
+    const source = await this.engine.driver.headObject(src.bucket, src.key);
+    if (!source) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
+    checkReadConditions(src.conditions, source, true);
+    let range;
+    if (src.range !== undefined) {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(src.range);
+      if (!m || Number(m[2]) < Number(m[1])) throw new GatewayError('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: src.range });
+      if (Number(m[2]) >= source.size) throw new GatewayError('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: src.range, ActualObjectSize: String(source.size) });
+      range = resolveRange(src.range, source.size);
+    }
+    const got = await this.engine.driver.getObject(src.bucket, src.key, range);
+    if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
+    const digest = new DigestStream({ checksum: upload.checksumAlgorithm ? { algorithm: upload.checksumAlgorithm } : undefined });
+    const body = pipeline(got.body, digest, () => {});
+    return { part: await this.storePart(bucket, upload, partNumber, body, digest), source };
+  }
+
+  private async storePart(bucket: string, upload: UploadRecord, partNumber: number, body: Readable, digest: DigestStream): Promise<PartRecord> {
+    const driver = this.engine.driver;
+    const part = await driver.putPart(bucket, upload.uploadId, partNumber, body, () => {
+      const d = digest.result();
+      return { partNumber, size: d.size, etag: d.md5.toString('hex'), checksum: d.checksum?.digest.toString('base64'), lastModified: Date.now() };
+    });
+    let replaced: PartRecord | undefined;
+    await this.engine.meta.update<PartRecord>('parts', `${upload.uploadId}/${pad(partNumber)}`, (cur) => {
+      replaced = cur;
+      return part;
+    });
+    if (replaced && replaced.ref !== part.ref) await driver.deletePart(bucket, upload.uploadId, replaced.ref);
+    // An abort or complete that raced with this part may have released the upload already.
+    if (!(await this.engine.meta.get('uploads', upload.uploadId))) {
+      await driver.deletePart(bucket, upload.uploadId, part.ref);
+      await this.engine.meta.delete('parts', `${upload.uploadId}/${pad(partNumber)}`);
+      throw new GatewayError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
+    }
+    return part;
+  }
+
+  /** Parts uploaded so far, by part number, after `marker`. */
+  async listParts(user: User, bucket: string, key: string, uploadId: string, marker: number, maxParts: number): Promise<{ upload: UploadRecord; parts: PartRecord[]; isTruncated: boolean }> {
+    const upload = await this.get(user, bucket, key, uploadId);
+    const rows = await this.engine.meta.list<PartRecord>('parts', { prefix: `${uploadId}/`, after: marker > 0 ? `${uploadId}/${pad(marker)}` : undefined, limit: maxParts + 1 });
+    const parts = rows.slice(0, maxParts).map((r) => r.value);
+    return { upload, parts, isTruncated: rows.length > maxParts };
+  }
+
+  /** Assembles the listed parts into the object; validates order, ETags and sizes as S3 does. */
+  async complete(user: User, bucket: string, key: string, uploadId: string, requested: CompletePart[], conditions: Conditions = {}): Promise<ObjectRecord> {
+    const upload = await this.get(user, bucket, key, uploadId);
+    if (requested.length === 0) throw new GatewayError('MalformedXML');
+    const check = writeCheck(conditions);
+    const stored = new Map<number, PartRecord>();
+    for (const row of await this.allParts(uploadId)) stored.set(row.partNumber, row);
+    const parts: PartRecord[] = [];
+    let previous = 0;
+    for (const [i, p] of requested.entries()) {
+      if (p.partNumber <= previous) throw new GatewayError('InvalidPartOrder');
+      previous = p.partNumber;
+      const s = stored.get(p.partNumber);
+      if (!s || s.etag !== p.etag.replace(/"/g, '').trim()) throw new GatewayError('InvalidPart', undefined, { PartNumber: String(p.partNumber), ETag: p.etag });
+      if (p.checksum !== undefined && s.checksum !== undefined && p.checksum !== s.checksum) throw new GatewayError('InvalidPart', undefined, { PartNumber: String(p.partNumber) });
+      if (i < requested.length - 1 && s.size < MIN_PART_SIZE) {
+        throw new GatewayError('EntityTooSmall', undefined, { ProposedSize: String(s.size), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(p.partNumber), ETag: s.etag });
+      }
+      parts.push(s);
+    }
+    const md5 = createHash('md5');
+    for (const p of parts) md5.update(Buffer.from(p.etag, 'hex'));
+    const record: ObjectRecord = {
+      ...upload.attrs,
+      key,
+      size: parts.reduce((n, p) => n + p.size, 0),
+      etag: `${md5.digest('hex')}-${parts.length}`,
+      lastModified: Date.now(),
+      checksum: objectChecksum(upload, parts),
+      parts: parts.map(({ partNumber, size, etag, checksum }) => ({ partNumber, size, etag, checksum })),
+    };
+    const done = await this.engine.driver.completeUpload(bucket, key, uploadId, parts, record, check);
+    await this.forget(upload);
+    return done;
+  }
+
+  /** Abandons an upload and releases its parts. */
+  async abort(user: User, bucket: string, key: string, uploadId: string): Promise<void> {
+    const upload = await this.get(user, bucket, key, uploadId);
+    await this.forget(upload);
+    await this.engine.driver.abortUpload(bucket, uploadId);
+  }
+
+  /** Whether a bucket has uploads in progress (which make it non-empty for DeleteBucket). */
+  async hasUploads(bucket: string): Promise<boolean> {
+    return (await this.engine.meta.list('upload-index', { prefix: `${bucket}/`, limit: 1 })).length > 0;
+  }
+
+  /** Uploads in progress, in key order then initiation order, with delimiter roll-up. */
+  async listUploads(user: User, bucket: string, opts: { prefix: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads: number }): Promise<UploadsPage> {
+    await this.engine.bucket(user, bucket);
+    const page: UploadsPage = { uploads: [], prefixes: [], isTruncated: false };
+    const base = `${bucket}/`;
+    let after = opts.keyMarker !== undefined ? `${base}${opts.keyMarker}${opts.uploadIdMarker ? '\u0000' : '\u0001'}` : undefined;
+    let skipUntil = opts.keyMarker !== undefined && opts.uploadIdMarker ? opts.uploadIdMarker : undefined;
+    let count = 0;
+    for (;;) {
+      const rows = await this.engine.meta.list<string>('upload-index', { prefix: base + opts.prefix, after, limit: 1000 });
+      for (const row of rows) {
+        after = row.id;
+        const upload = await this.engine.meta.get<UploadRecord>('uploads', row.value);
+        if (!upload) continue;
+        if (skipUntil !== undefined) {
+          if (upload.key === opts.keyMarker) {
+            if (upload.uploadId === skipUntil) skipUntil = undefined;
+            continue;
+          }
+          skipUntil = undefined;
+        }
+        const common = opts.delimiter ? commonPrefixOf(upload.key, opts.prefix, opts.delimiter) : undefined;
+        if (common !== undefined && page.prefixes[page.prefixes.length - 1] === common) continue;
+        if (count === opts.maxUploads) {
+          page.isTruncated = true;
+          return page;
+        }
+        count++;
+        if (common !== undefined) {
+          page.prefixes.push(common);
+          page.nextKeyMarker = common;
+          page.nextUploadIdMarker = undefined;
+        } else {
+          page.uploads.push(upload);
+          page.nextKeyMarker = upload.key;
+          page.nextUploadIdMarker = upload.uploadId;
+        }
+      }
+      if (rows.length < 1000) return page;
+    }
+  }
+
+  private async allParts(uploadId: string): Promise<PartRecord[]> {
+    const out: PartRecord[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const rows = await this.engine.meta.list<PartRecord>('parts', { prefix: `${uploadId}/`, after, limit: 1000 });
+      out.push(...rows.map((r) => r.value));
+      if (rows.length < 1000) return out;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  private async forget(upload: UploadRecord): Promise<void> {
+    await this.engine.meta.delete('uploads', upload.uploadId);
+    await this.engine.meta.delete('upload-index', indexId(upload));
+    for (const p of await this.allParts(upload.uploadId)) await this.engine.meta.delete('parts', `${upload.uploadId}/${pad(p.partNumber)}`);
+  }
+}
+
+function assertPartNumber(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 10000) throw new GatewayError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: String(n) });
+}
+
+function objectChecksum(upload: UploadRecord, parts: PartRecord[]): StoredChecksum | undefined {
+  const alg = upload.checksumAlgorithm;
+  if (!alg || parts.some((p) => p.checksum === undefined)) return undefined;
+  const digests = parts.map((p) => Buffer.from(p.checksum!, 'base64'));
+  if (upload.checksumType === 'FULL_OBJECT' && alg !== 'SHA1' && alg !== 'SHA256') {
+    let acc = digests[0];
+    for (let i = 1; i < digests.length; i++) acc = combineCrc(alg, acc, digests[i], parts[i].size);
+    return { algorithm: alg, value: acc.toString('base64'), type: 'FULL_OBJECT' };
+  }
+  return { algorithm: alg, value: compositeChecksum(alg, digests), type: 'COMPOSITE' };
+}

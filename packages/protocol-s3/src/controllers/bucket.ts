@@ -1,0 +1,90 @@
+import { GatewayError, type ErrorCode } from '@twinport/core';
+import { readSmallBody } from '../body.js';
+import { children, childText, escapeXml, parseXml } from '../xml.js';
+import { ownerXml, requireUser, sendXml, type S3Request } from '../request.js';
+
+/** CreateBucket, in the zone named by LocationConstraint (or the signing region, or the default zone). */
+export async function createBucket(r: S3Request): Promise<void> {
+  const user = requireUser(r);
+  const body = await readSmallBody(r.ctx.req, r.auth, 64 * 1024);
+  let zone: string | undefined;
+  if (body.length > 0) {
+    const doc = await parseXml(body.toString('utf8'));
+    const conf = doc.CreateBucketConfiguration;
+    if (!conf) throw new GatewayError('MalformedXML');
+    zone = childText((conf as unknown[])[0], 'LocationConstraint') || undefined;
+  }
+  if (!zone && r.auth.region && r.engine.zones.includes(r.auth.region)) zone = r.auth.region;
+  await r.engine.createBucket(user, r.bucket!, zone);
+  r.ctx.set('Location', `/${r.bucket}`);
+  r.ctx.body = null;
+  r.ctx.status = 200;
+}
+
+/** HeadBucket: existence and access, with the bucket's region. */
+export async function headBucket(r: S3Request): Promise<void> {
+  const b = await r.engine.bucket(r.auth.user, r.bucket!);
+  r.ctx.set('x-amz-bucket-region', b.zone);
+  r.ctx.body = null;
+  r.ctx.status = 200;
+}
+
+/** DeleteBucket: only when empty. */
+export async function deleteBucket(r: S3Request): Promise<void> {
+  await r.engine.deleteBucket(requireUser(r), r.bucket!);
+  r.ctx.body = null;
+  r.ctx.status = 204;
+}
+
+/** GetBucketLocation: the bucket's zone. */
+export async function getBucketLocation(r: S3Request): Promise<void> {
+  const b = await r.engine.bucket(requireUser(r), r.bucket!);
+  r.ctx.type = 'application/xml';
+  r.ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${escapeXml(b.zone)}</LocationConstraint>`;
+}
+
+/** GetBucketVersioning: buckets are never versioned, so the configuration is empty. */
+export async function getBucketVersioning(r: S3Request): Promise<void> {
+  await r.engine.bucket(requireUser(r), r.bucket!);
+  sendXml(r, 'VersioningConfiguration', {});
+}
+
+/** GetBucketAcl / GetObjectAcl: the owner holds FULL_CONTROL. */
+export async function getAcl(r: S3Request): Promise<void> {
+  const b = await r.engine.bucket(requireUser(r), r.bucket!);
+  if (r.key !== undefined) await r.engine.headObject(r.auth.user, r.bucket!, r.key);
+  sendXml(r, 'AccessControlPolicy', {
+    Owner: ownerXml(r, b.owner),
+    AccessControlList: { Grant: { Grantee: ownerXml(r, b.owner), Permission: 'FULL_CONTROL' } },
+  });
+}
+
+/** Bucket sub-resources that are never set here answer the "not configured" error tools expect. */
+export function unsetSubresource(code: ErrorCode) {
+  return async (r: S3Request): Promise<void> => {
+    await r.engine.bucket(requireUser(r), r.bucket!);
+    throw new GatewayError(code, undefined, { BucketName: r.bucket! });
+  };
+}
+
+/** DeleteObjects: up to 1000 keys; missing keys count as deleted; Quiet lists errors only. */
+export async function deleteObjects(r: S3Request): Promise<void> {
+  const user = requireUser(r);
+  await r.engine.bucket(user, r.bucket!);
+  const doc = await parseXml((await readSmallBody(r.ctx.req, r.auth)).toString('utf8'));
+  const del = (doc.Delete as unknown[] | undefined)?.[0];
+  if (!del) throw new GatewayError('MalformedXML');
+  const objects = children(del, 'Object');
+  if (objects.length === 0 || objects.length > 1000) throw new GatewayError('MalformedXML');
+  const keys = objects.map((o) => {
+    const k = childText(o, 'Key');
+    if (k === undefined) throw new GatewayError('MalformedXML');
+    return k;
+  });
+  const quiet = (childText(del, 'Quiet') ?? '').trim().toLowerCase() === 'true';
+  const results = await r.engine.deleteObjects(user, r.bucket!, keys);
+  sendXml(r, 'DeleteResult', {
+    Deleted: quiet ? undefined : results.filter((x) => !x.error).map((x) => ({ Key: x.key })),
+    Error: results.filter((x) => x.error).map((x) => ({ Key: x.key, Code: x.error!.code, Message: x.error!.message })),
+  });
+}

@@ -1,0 +1,134 @@
+import { GatewayError, type ObjectRecord } from '@twinport/core';
+import { intParam, isoTime, ownerXml, requireUser, sendXml, type S3Request } from '../request.js';
+import type { XmlNode } from '../xml.js';
+
+/** Returns the encoder S3 applies to key-valued fields for `encoding-type` (identity when absent). */
+function keyEncoder(r: S3Request): (s: string | undefined) => string | undefined {
+  const t = r.query.get('encoding-type');
+  if (t === undefined) return (s) => s;
+  if (t.toLowerCase() !== 'url') throw new GatewayError('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type', ArgumentValue: t });
+  return (s) => (s === undefined ? undefined : encodeURIComponent(s).replace(/%2F/g, '/').replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
+}
+
+function entry(r: S3Request, o: ObjectRecord, enc: (s: string) => string | undefined, owner: string | undefined): XmlNode {
+  return {
+    Key: enc(o.key),
+    LastModified: isoTime(o.lastModified),
+    ETag: `"${o.etag}"`,
+    Size: o.size,
+    Owner: owner ? ownerXml(r, owner) : undefined,
+    StorageClass: 'STANDARD',
+  };
+}
+
+/** ListObjects (v1): resumes after `marker`; NextMarker only with a delimiter. */
+export async function listObjectsV1(r: S3Request): Promise<void> {
+  const enc = keyEncoder(r);
+  const prefix = r.query.get('prefix') ?? '';
+  const delimiter = r.query.get('delimiter') || undefined;
+  const marker = r.query.get('marker') || undefined;
+  const maxKeys = intParam(r, 'max-keys', 1000, 1000);
+  const bucket = await r.engine.bucket(r.auth.user, r.bucket!);
+  const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after: marker, maxKeys });
+  sendXml(r, 'ListBucketResult', {
+    Name: r.bucket,
+    Prefix: enc(prefix),
+    Marker: enc(marker ?? ''),
+    NextMarker: page.isTruncated && delimiter ? enc(page.last) : undefined,
+    MaxKeys: maxKeys,
+    Delimiter: enc(delimiter),
+    IsTruncated: page.isTruncated,
+    EncodingType: r.query.has('encoding-type') ? 'url' : undefined,
+    Contents: page.objects.map((o) => entry(r, o, enc, bucket.owner)),
+    CommonPrefixes: page.prefixes.map((p) => ({ Prefix: enc(p) })),
+  });
+}
+
+/** ListObjectsV2: an opaque continuation token (never URL-encoded), or start-after. */
+export async function listObjectsV2(r: S3Request): Promise<void> {
+  const enc = keyEncoder(r);
+  const prefix = r.query.get('prefix') ?? '';
+  const delimiter = r.query.get('delimiter') || undefined;
+  const token = r.query.get('continuation-token');
+  const startAfter = r.query.get('start-after') || undefined;
+  const maxKeys = intParam(r, 'max-keys', 1000, 1000);
+  let after = startAfter;
+  if (token !== undefined) {
+    if (token === '' || !/^[A-Za-z0-9_-]+$/.test(token)) throw new GatewayError('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+    after = Buffer.from(token, 'base64url').toString('utf8');
+  }
+  const bucket = await r.engine.bucket(r.auth.user, r.bucket!);
+  const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after, maxKeys });
+  const fetchOwner = r.query.get('fetch-owner') === 'true';
+  sendXml(r, 'ListBucketResult', {
+    Name: r.bucket,
+    Prefix: enc(prefix),
+    ContinuationToken: token,
+    NextContinuationToken: page.isTruncated && page.last !== undefined ? Buffer.from(page.last, 'utf8').toString('base64url') : undefined,
+    StartAfter: enc(startAfter),
+    KeyCount: page.objects.length + page.prefixes.length,
+    MaxKeys: maxKeys,
+    Delimiter: enc(delimiter),
+    IsTruncated: page.isTruncated,
+    EncodingType: r.query.has('encoding-type') ? 'url' : undefined,
+    Contents: page.objects.map((o) => entry(r, o, enc, fetchOwner ? bucket.owner : undefined)),
+    CommonPrefixes: page.prefixes.map((p) => ({ Prefix: enc(p) })),
+  });
+}
+
+/** ListObjectVersions on an unversioned bucket: each object is its one `null` version. */
+export async function listObjectVersions(r: S3Request): Promise<void> {
+  const enc = keyEncoder(r);
+  const prefix = r.query.get('prefix') ?? '';
+  const delimiter = r.query.get('delimiter') || undefined;
+  const keyMarker = r.query.get('key-marker') || undefined;
+  const maxKeys = intParam(r, 'max-keys', 1000, 1000);
+  const bucket = await r.engine.bucket(r.auth.user, r.bucket!);
+  const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after: keyMarker, maxKeys });
+  sendXml(r, 'ListVersionsResult', {
+    Name: r.bucket,
+    Prefix: enc(prefix),
+    KeyMarker: enc(keyMarker ?? ''),
+    VersionIdMarker: r.query.get('version-id-marker') ?? '',
+    NextKeyMarker: page.isTruncated ? enc(page.last) : undefined,
+    NextVersionIdMarker: page.isTruncated ? 'null' : undefined,
+    MaxKeys: maxKeys,
+    Delimiter: enc(delimiter),
+    IsTruncated: page.isTruncated,
+    EncodingType: r.query.has('encoding-type') ? 'url' : undefined,
+    Version: page.objects.map((o) => ({
+      Key: enc(o.key), VersionId: 'null', IsLatest: true, LastModified: isoTime(o.lastModified),
+      ETag: `"${o.etag}"`, Size: o.size, Owner: ownerXml(r, bucket.owner), StorageClass: 'STANDARD',
+    })),
+    CommonPrefixes: page.prefixes.map((p) => ({ Prefix: enc(p) })),
+  });
+}
+
+/** ListMultipartUploads: in key order, then initiation order. */
+export async function listMultipartUploads(r: S3Request): Promise<void> {
+  const user = requireUser(r);
+  const enc = keyEncoder(r);
+  const prefix = r.query.get('prefix') ?? '';
+  const delimiter = r.query.get('delimiter') || undefined;
+  const keyMarker = r.query.get('key-marker') || undefined;
+  const uploadIdMarker = keyMarker ? r.query.get('upload-id-marker') || undefined : undefined;
+  const maxUploads = intParam(r, 'max-uploads', 1000, 1000);
+  const page = await r.engine.multipart.listUploads(user, r.bucket!, { prefix, delimiter, keyMarker, uploadIdMarker, maxUploads });
+  sendXml(r, 'ListMultipartUploadsResult', {
+    Bucket: r.bucket,
+    KeyMarker: enc(keyMarker ?? ''),
+    UploadIdMarker: uploadIdMarker ?? '',
+    NextKeyMarker: page.isTruncated ? enc(page.nextKeyMarker) : undefined,
+    NextUploadIdMarker: page.isTruncated ? page.nextUploadIdMarker ?? '' : undefined,
+    Prefix: enc(prefix),
+    Delimiter: enc(delimiter),
+    MaxUploads: maxUploads,
+    IsTruncated: page.isTruncated,
+    EncodingType: r.query.has('encoding-type') ? 'url' : undefined,
+    Upload: page.uploads.map((u) => ({
+      Key: enc(u.key), UploadId: u.uploadId, Initiator: ownerXml(r, u.owner), Owner: ownerXml(r, u.owner),
+      StorageClass: 'STANDARD', Initiated: isoTime(u.initiated), ChecksumAlgorithm: u.checksumAlgorithm, ChecksumType: u.checksumType,
+    })),
+    CommonPrefixes: page.prefixes.map((p) => ({ Prefix: enc(p) })),
+  });
+}

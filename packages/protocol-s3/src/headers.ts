@@ -1,0 +1,83 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError, type ObjectAttributes, type ObjectRecord } from '@twinport/core';
+
+const META_PREFIX = 'x-amz-meta-';
+const MAX_USER_META = 2048;
+
+/** One header's value as a string (repeated headers joined as Node does). */
+export function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** The object attributes a PUT, copy with REPLACE, or CreateMultipartUpload sets. */
+export function attributesFrom(h: IncomingHttpHeaders): ObjectAttributes {
+  const userMeta: Record<string, string> = {};
+  let size = 0;
+  for (const [name, value] of Object.entries(h)) {
+    if (!name.startsWith(META_PREFIX) || value === undefined) continue;
+    const k = name.slice(META_PREFIX.length);
+    const v = Array.isArray(value) ? value.join(',') : value;
+    userMeta[k] = v;
+    size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
+  if (size > MAX_USER_META) throw new GatewayError('MetadataTooLarge', undefined, { Size: String(size), MaxSizeAllowed: String(MAX_USER_META) });
+  return {
+    contentType: header(h, 'content-type'),
+    contentEncoding: storedEncoding(header(h, 'content-encoding')),
+    contentDisposition: header(h, 'content-disposition'),
+    contentLanguage: header(h, 'content-language'),
+    cacheControl: header(h, 'cache-control'),
+    expires: header(h, 'expires'),
+    userMeta,
+  };
+}
+
+/** Content-Encoding as stored: the transfer-only `aws-chunked` removed. */
+function storedEncoding(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const rest = v.split(',').map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== 'aws-chunked');
+  return rest.length ? rest.join(',') : undefined;
+}
+
+const OVERRIDES: Array<[string, string]> = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+];
+
+/** Response headers describing an object on GET/HEAD, with `response-*` overrides applied. */
+export function objectHeaders(rec: ObjectRecord, query: Map<string, string>, anonymous: boolean, withChecksum: boolean): Record<string, string> {
+  const out: Record<string, string> = {
+    'Last-Modified': new Date(rec.lastModified).toUTCString(),
+    ETag: `"${rec.etag}"`,
+    'Content-Type': rec.contentType ?? 'binary/octet-stream',
+    'Accept-Ranges': 'bytes',
+  };
+  if (rec.contentEncoding) out['Content-Encoding'] = rec.contentEncoding;
+  if (rec.contentDisposition) out['Content-Disposition'] = rec.contentDisposition;
+  if (rec.contentLanguage) out['Content-Language'] = rec.contentLanguage;
+  if (rec.cacheControl) out['Cache-Control'] = rec.cacheControl;
+  if (rec.expires) out.Expires = rec.expires;
+  for (const [k, v] of Object.entries(rec.userMeta ?? {})) out[META_PREFIX + k] = encodeHeaderValue(v);
+  if (withChecksum && rec.checksum) {
+    out[`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`] = rec.checksum.value;
+    out['x-amz-checksum-type'] = rec.checksum.type;
+  }
+  for (const [param, name] of OVERRIDES) {
+    const v = query.get(param);
+    if (v === undefined) continue;
+    if (anonymous) throw new GatewayError('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+    out[name] = v;
+  }
+  return out;
+}
+
+/** Values Node read as Latin-1 go back byte for byte; anything wider goes out RFC 2047-encoded, as S3 does. */
+function encodeHeaderValue(v: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x7E\t\x80-\xFF]*$/.test(v) ? v : `=?UTF-8?B?${Buffer.from(v).toString('base64')}?=`;
+}

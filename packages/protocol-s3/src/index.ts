@@ -1,0 +1,2 @@
+export * from './auth/index.js';
+export { createS3App, renderError, type S3AppOptions } from './app.js';

@@ -1,0 +1,91 @@
+import { parseStringPromise } from 'xml2js';
+import { GatewayError } from '@twinport/core';
+
+/** An element's content: text, a nested element map, or a list rendered as repeated elements. */
+export type XmlValue = string | number | boolean | undefined | null | XmlNode | XmlValue[];
+/** Child elements by name, rendered in insertion order; undefined/null values are skipped. */
+export interface XmlNode { [name: string]: XmlValue }
+
+const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+/** Escapes text for XML; control characters, which XML 1.0 cannot carry raw, become references. */
+export function escapeXml(s: string): string {
+  return s.replace(/[&<>"'\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, (c) => {
+    switch (c) {
+      case '&': return '&amp;';
+      case '<': return '&lt;';
+      case '>': return '&gt;';
+      case '"': return '&quot;';
+      case '\'': return '&apos;';
+      default: return `&#x${c.charCodeAt(0).toString(16)};`;
+    }
+  });
+}
+
+function renderValue(name: string, v: XmlValue, out: string[]): void {
+  if (v === undefined || v === null) return;
+  if (Array.isArray(v)) {
+    for (const item of v) renderValue(name, item, out);
+    return;
+  }
+  if (typeof v === 'object') {
+    out.push(`<${name}>`);
+    for (const [k, child] of Object.entries(v)) renderValue(k, child, out);
+    out.push(`</${name}>`);
+    return;
+  }
+  out.push(`<${name}>${escapeXml(String(v))}</${name}>`);
+}
+
+/** Renders a success body: the root element in S3's namespace. */
+export function renderXml(root: string, body: XmlNode, namespace = true): string {
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>\n', namespace ? `<${root} xmlns="${S3_NS}">` : `<${root}>`];
+  for (const [k, v] of Object.entries(body)) renderValue(k, v, out);
+  out.push(`</${root}>`);
+  return out.join('');
+}
+
+const MAX_DEPTH = 32;
+
+/**
+ * Parses a request body as XML, refusing what could cost unbounded work or leak files: DTDs and
+ * entity declarations, and nesting deeper than any S3 body needs. Malformed input is MalformedXML.
+ */
+export async function parseXml(text: string): Promise<Record<string, unknown>> {
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new GatewayError('MalformedXML');
+  let depth = 0;
+  const re = /<(\/?)[^>]*?(\/?)>/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m[0].startsWith('<?') || m[0].startsWith('<!')) continue;
+    if (m[1]) depth--;
+    else if (!m[2]) depth++;
+    if (depth > MAX_DEPTH) throw new GatewayError('MalformedXML');
+  }
+  try {
+    const doc = await parseStringPromise(text, { explicitArray: true, explicitRoot: true, tagNameProcessors: [stripNs], attrNameProcessors: [stripNs], strict: true });
+    if (!doc || typeof doc !== 'object') throw new Error('empty');
+    return doc as Record<string, unknown>;
+  } catch {
+    throw new GatewayError('MalformedXML');
+  }
+}
+
+function stripNs(name: string): string {
+  const i = name.indexOf(':');
+  return i >= 0 ? name.slice(i + 1) : name;
+}
+
+/** The text of the first child element `name` of a parsed element (xml2js shape), if any. */
+export function childText(el: unknown, name: string): string | undefined {
+  const v = (el as Record<string, unknown[]> | undefined)?.[name]?.[0];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && '_' in v) return String((v as { _: unknown })._);
+  return '';
+}
+
+/** The child elements `name` of a parsed element (xml2js shape). */
+export function children(el: unknown, name: string): unknown[] {
+  const v = (el as Record<string, unknown[]> | undefined)?.[name];
+  return Array.isArray(v) ? v : [];
+}
