@@ -264,7 +264,7 @@ const mulCrc32c = (a: number, b: number): number => mulMod32(a, b, CRC32C_POLY);
 const shiftPowers: { CRC32?: number[]; CRC32C?: number[]; CRC64NVME?: Array<[number, number]> } = {};
 
 /** crc(A||B) from crc(A), crc(B) and len(B), for FULL_OBJECT multipart checksums. */
-export function combineCrc(alg: 'CRC32' | 'CRC32C' | 'CRC64NVME', crcA: Buffer, crcB: Buffer, lengthB: number): Buffer {
+export function combineCrc(alg: 'CRC32' | 'CRC32C' | 'CRC64NVME', crcA: Buffer, crcB: Buffer, lengthB: number): Buffer<ArrayBuffer> {
   const size = BYTE_LENGTHS[alg];
   if (crcA.length !== size || crcB.length !== size || !Number.isSafeInteger(lengthB) || lengthB < 0) {
     throw new GatewayError('InternalError', `cannot combine ${alg} values of ${crcA.length} and ${crcB.length} bytes`);
