@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { copyFile, link, open, rm, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,19 +8,17 @@ import { pipeline } from 'node:stream/promises';
  * On any failure (including an error raised by `body`) the file is removed and the error rethrown.
  */
 export async function receive(body: Readable, path: string): Promise<number> {
-  const fh = await open(path, 'wx');
-  let ok = false;
+  // A WriteStream batches queued chunks into writev calls, which keeps throughput at raw-fs
+  // speed; `flush` fsyncs before the close that pipeline waits for.
+  const out = createWriteStream(path, { flags: 'wx', flush: true, highWaterMark: 1 << 20 });
   try {
-    // A WriteStream batches queued chunks into writev calls, which is what keeps throughput at
-    // raw-fs speed; autoClose is off so that the handle stays ours for the datasync below.
-    const out = fh.createWriteStream({ autoClose: false, emitClose: false, highWaterMark: 1 << 20 });
     await pipeline(body, out);
-    await fh.datasync();
-    ok = true;
     return out.bytesWritten;
-  } finally {
-    await fh.close().catch(() => {});
-    if (!ok) await unlinkQuiet(path);
+  } catch (e) {
+    // The open may still be in flight; unlinking before the stream closes could miss the file.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+    await unlinkQuiet(path).catch(() => {});
+    throw e;
   }
 }
 
@@ -70,4 +69,18 @@ export async function linkOrCopy(src: string, dst: string): Promise<void> {
 /** The errno code of a thrown value, if it has one. */
 export function code(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
+}
+
+/** Maps with at most `limit` calls in flight, keeping thousands of parts from exhausting descriptors. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

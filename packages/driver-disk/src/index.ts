@@ -7,7 +7,7 @@
  * pending, or referenced by the index, and opening the driver deletes the first two.
  *
  * Writing (putObject, completeUpload, copyObject):
- *  1. the bytes land in `tmp/<id>` and are fdatasynced (uploads: already durable part files);
+ *  1. the bytes land in `tmp/<id>` and are fsynced (uploads: already durable part files);
  *  2. `pending/<id>` is committed durably (putObject overlaps this with step 1);
  *  3. the bytes get their blob name (rename from tmp/, or hard link from a part or source blob),
  *     and the fan-out directory is fsynced;
@@ -28,7 +28,7 @@ import type { Readable } from 'node:stream';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartRecord } from '@twinport/core';
 import { Layout } from './layout.js';
-import { code, linkOrCopy, receive, removeTree, syncDir, unlinkQuiet } from './files.js';
+import { code, linkOrCopy, mapLimit, receive, removeTree, syncDir, unlinkQuiet } from './files.js';
 import { indexKey, keySuccessor, prefixSuccessor, rangeKey } from './keys.js';
 import { segmentsFor, SegmentStream, type BlobRef } from './read.js';
 import { Reaper } from './reaper.js';
@@ -172,7 +172,9 @@ export class DiskDriver implements Driver {
     const ref = `${partNumber}-${id}`;
     const tmp = this.layout.tmpPath(id);
     await receive(body, tmp);
+    let part: Omit<PartRecord, 'ref'>;
     try {
+      part = seal();
       if (await mkdir(dir, { recursive: true })) await syncDir(this.layout.uploads);
       await rename(tmp, this.layout.partPath(uploadId, ref));
       await syncDir(dir);
@@ -180,7 +182,7 @@ export class DiskDriver implements Driver {
       await unlinkQuiet(tmp).catch(() => {});
       throw code(e) === 'ENOENT' ? new GatewayError('NoSuchUpload') : e;
     }
-    return { ...seal(), ref };
+    return { ...part, ref };
   }
 
   /** Deletes one part file (missing is fine). */
@@ -204,7 +206,8 @@ export class DiskDriver implements Driver {
     // Links rather than renames, so that a failed check leaves the upload complete-able again.
     await this.adopt(files, blobs);
     const stored = await this.commit(k, blobs, () => ({ ...record, size: total(blobs) }), check);
-    await removeTree(dir);
+    // The object is committed; a leftover directory is only space, which abortUpload reclaims.
+    await removeTree(dir).catch(() => {});
     return stored;
   }
 
@@ -278,18 +281,4 @@ export class DiskDriver implements Driver {
 
 function total(blobs: readonly BlobRef[]): number {
   return blobs.reduce((n, b) => n + b.size, 0);
-}
-
-/** Maps with at most `limit` calls in flight, keeping thousands of parts from exhausting descriptors. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -74,9 +74,11 @@ export class Reaper {
     if (gone.length === 0) return;
     // Clearing the entries only saves the next open a few no-op unlinks, so nobody waits for it.
     this.track(
-      this.pending.childTransaction(() => {
-        for (const id of gone) this.pending.remove(id);
-      }),
+      Promise.resolve().then(() =>
+        this.pending.childTransaction(() => {
+          for (const id of gone) this.pending.remove(id);
+        }),
+      ),
     );
   }
 

@@ -7,6 +7,8 @@ export interface Target {
   key?: string;
   /** Query parameters, decoded; a parameter without value maps to ''. */
   query: Map<string, string>;
+  /** Whether the bucket came from the Host header. */
+  virtualHost: boolean;
 }
 
 /**
@@ -24,14 +26,14 @@ export function resolveTarget(rawUrl: string, host: string | undefined, domain: 
   const vhostBucket = bucketFromHost(host, domain);
   if (vhostBucket !== undefined) {
     const key = path.slice(1);
-    return { bucket: vhostBucket, key: key === '' ? undefined : key, query };
+    return { bucket: vhostBucket, key: key === '' ? undefined : key, query, virtualHost: true };
   }
   const rest = path.slice(1);
-  if (rest === '') return { query };
+  if (rest === '') return { query, virtualHost: false };
   const slash = rest.indexOf('/');
-  if (slash < 0) return { bucket: rest, query };
+  if (slash < 0) return { bucket: rest, query, virtualHost: false };
   const key = rest.slice(slash + 1);
-  return { bucket: rest.slice(0, slash), key: key === '' ? undefined : key, query };
+  return { bucket: rest.slice(0, slash), key: key === '' ? undefined : key, query, virtualHost: false };
 }
 
 function bucketFromHost(host: string | undefined, domain: string): string | undefined {

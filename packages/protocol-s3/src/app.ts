@@ -30,7 +30,7 @@ export function createS3App(opts: S3AppOptions): Koa {
     try {
       const target = resolveTarget(ctx.req.url ?? '/', ctx.req.headers.host, opts.domain);
       resource = `/${target.bucket ?? ''}${target.key !== undefined ? `/${target.key}` : ''}`;
-      const auth = authenticate({ method: ctx.method, url: ctx.req.url ?? '/', rawHeaders: ctx.req.rawHeaders }, (k) => opts.users.find(k));
+      const auth = authenticate({ method: ctx.method, url: ctx.req.url ?? '/', rawHeaders: ctx.req.rawHeaders, vhostBucket: target.virtualHost ? target.bucket : undefined }, (k) => opts.users.find(k));
       const r: S3Request = { ctx, engine: opts.engine, users: opts.users, auth, bucket: target.bucket, key: target.key, query: target.query, requestId };
       ctx.state.s3 = r;
       await route(r)(r);

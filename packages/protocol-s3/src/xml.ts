@@ -89,3 +89,10 @@ export function children(el: unknown, name: string): unknown[] {
   const v = (el as Record<string, unknown[]> | undefined)?.[name];
   return Array.isArray(v) ? v : [];
 }
+
+/** The root element `name` of a parsed document, MalformedXML when the document has another root. */
+export function rootElement(doc: Record<string, unknown>, name: string): unknown {
+  const el = doc[name];
+  if (el === undefined || el === null) throw new GatewayError('MalformedXML');
+  return typeof el === 'string' ? {} : el;
+}

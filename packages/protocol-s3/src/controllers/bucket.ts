@@ -1,6 +1,6 @@
 import { GatewayError, type ErrorCode } from '@twinport/core';
 import { readSmallBody } from '../body.js';
-import { children, childText, escapeXml, parseXml } from '../xml.js';
+import { children, childText, escapeXml, parseXml, rootElement } from '../xml.js';
 import { ownerXml, requireUser, sendXml, type S3Request } from '../request.js';
 
 /** CreateBucket, in the zone named by LocationConstraint (or the signing region, or the default zone). */
@@ -10,9 +10,7 @@ export async function createBucket(r: S3Request): Promise<void> {
   let zone: string | undefined;
   if (body.length > 0) {
     const doc = await parseXml(body.toString('utf8'));
-    const conf = doc.CreateBucketConfiguration;
-    if (!conf) throw new GatewayError('MalformedXML');
-    zone = childText((conf as unknown[])[0], 'LocationConstraint') || undefined;
+    zone = childText(rootElement(doc, 'CreateBucketConfiguration'), 'LocationConstraint') || undefined;
   }
   if (!zone && r.auth.region && r.engine.zones.includes(r.auth.region)) zone = r.auth.region;
   await r.engine.createBucket(user, r.bucket!, zone);
@@ -72,8 +70,7 @@ export async function deleteObjects(r: S3Request): Promise<void> {
   const user = requireUser(r);
   await r.engine.bucket(user, r.bucket!);
   const doc = await parseXml((await readSmallBody(r.ctx.req, r.auth)).toString('utf8'));
-  const del = (doc.Delete as unknown[] | undefined)?.[0];
-  if (!del) throw new GatewayError('MalformedXML');
+  const del = rootElement(doc, 'Delete');
   const objects = children(del, 'Object');
   if (objects.length === 0 || objects.length > 1000) throw new GatewayError('MalformedXML');
   const keys = objects.map((o) => {

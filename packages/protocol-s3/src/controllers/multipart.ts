@@ -1,7 +1,7 @@
 import { GatewayError, parseAlgorithm, type ChecksumType, type CompletePart } from '@twinport/core';
 import { bodyInput, readSmallBody } from '../body.js';
 import { attributesFrom, header } from '../headers.js';
-import { children, childText, parseXml } from '../xml.js';
+import { children, childText, parseXml, rootElement } from '../xml.js';
 import { intParam, isoTime, ownerXml, requireUser, sendXml, type S3Request } from '../request.js';
 import { checksumResponse, copySource, copySourceConditions } from './object.js';
 
@@ -58,8 +58,7 @@ export async function completeUpload(r: S3Request): Promise<void> {
   const text = (await readSmallBody(r.ctx.req, r.auth, 4 * 1024 * 1024)).toString('utf8');
   if (text.trim() === '') throw new GatewayError('MalformedXML');
   const doc = await parseXml(text);
-  const root = (doc.CompleteMultipartUpload as unknown[] | undefined)?.[0];
-  if (root === undefined) throw new GatewayError('MalformedXML');
+  const root = rootElement(doc, 'CompleteMultipartUpload');
   const parts: CompletePart[] = children(root, 'Part').map((p) => {
     const num = childText(p, 'PartNumber');
     const etag = childText(p, 'ETag');

@@ -1,0 +1,122 @@
+// `npm run bench`: the gateway against two raw Node http→fs references, on the same disk, in one
+// run. Environment: BENCH_QUICK=1 (small sizes, < 1 minute), BENCH_OUT=<file> (JSON results;
+// default .bench/results.json), BENCH_SCENARIOS=small,big,multipart,listing (a subset),
+// BENCH_CPU_PROF=1 (CPU profile of the gateway, summarised at the end).
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Client } from './client.js';
+import { summarize } from './cpuprofile.js';
+import { json, rows, table, type Results } from './report.js';
+import { bigObject, listing, multipart, smallObjects, BUCKET, LIST_BUCKET, MiB, type BenchConfig } from './scenarios.js';
+import { memory, ROOT, startGateway, startReference, type Server } from './servers.js';
+
+const quick = process.env.BENCH_QUICK === '1';
+const config: BenchConfig = {
+  quick,
+  bigSize: quick ? 64 * MiB : 1024 * MiB,
+  bigRounds: quick ? 2 : 3,
+  smallSize: 4096,
+  smallConcurrency: 16,
+  smallWarmupMs: quick ? 500 : 2000,
+  smallMeasureMs: quick ? 1500 : 8000,
+  smallRounds: quick ? 1 : 2,
+  mpSize: quick ? 64 * MiB : 256 * MiB,
+  mpPartSize: 8 * MiB,
+  mpConcurrency: 4,
+  mpRounds: quick ? 2 : 3,
+  listKeys: quick ? 10_000 : 100_000,
+  listDirs: 100,
+  listFillConcurrency: 32,
+  listPageRuns: 20,
+  listDelimiterRuns: 10,
+};
+const ALL = ['small', 'big', 'multipart', 'listing'];
+const selected = new Set(process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim()) : ALL);
+for (const s of selected) if (!ALL.includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (known: ${ALL.join(', ')})`);
+
+// Under the repository, not /tmp: the point is the disk the gateway would really use (and /tmp may be tmpfs).
+const benchDir = join(ROOT, '.bench');
+const runDir = join(benchDir, `run-${process.pid}`);
+const profDir = process.env.BENCH_CPU_PROF === '1' ? join(benchDir, 'profiles') : undefined;
+const outFile = resolve(process.env.BENCH_OUT ?? join(benchDir, 'results.json'));
+
+const servers: Server[] = [];
+const clients: Client[] = [];
+
+async function shutdown(): Promise<void> {
+  await Promise.allSettled(clients.map((c) => c.pool.destroy()));
+  await Promise.allSettled(servers.map((s) => s.stop()));
+  await rm(runDir, { recursive: true, force: true });
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`[bench] ${signal}: stopping the servers\n`);
+    void shutdown().finally(() => process.exit(130));
+  });
+}
+
+function snapshot(results: Results, phase: string): void {
+  results.memory[phase] = Object.fromEntries(servers.map((s) => [s.name, memory(s.proc.pid!)]));
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(join(ROOT, 'apps/gateway/dist/main.js'))) throw new Error('apps/gateway/dist/main.js is missing: run `npx tsc -b` first');
+  await mkdir(runDir, { recursive: true });
+  if (profDir) await mkdir(profDir, { recursive: true });
+  const results: Results = { config, memory: {}, complaints: {} };
+  const profilesBefore = new Set(profDir ? readdirSync(profDir) : []);
+  try {
+    process.stderr.write(`[bench] ${quick ? 'quick' : 'full'} run, data in ${runDir}\n`);
+    servers.push(await startGateway(join(runDir, 'gateway'), profDir));
+    servers.push(await startReference(join(runDir, 'raw'), 'raw'));
+    servers.push(await startReference(join(runDir, 'raw-md5'), 'md5'));
+    for (const s of servers) clients.push(new Client(s, config.listFillConcurrency));
+    const gw = clients[0];
+    for (const bucket of [BUCKET, LIST_BUCKET]) {
+      const r = await gw.send('PUT', bucket, undefined, { keepText: true });
+      if (r.status !== 200) throw new Error(`CreateBucket ${bucket}: ${r.status} ${r.text}`);
+    }
+    const source = randomBytes(16 * MiB);
+    snapshot(results, 'start');
+    if (selected.has('small')) {
+      results.small = await smallObjects(clients, config, source);
+      snapshot(results, 'afterSmall');
+    }
+    if (selected.has('big')) {
+      results.big = await bigObject(clients, config, source);
+      snapshot(results, 'afterBig');
+    }
+    if (selected.has('multipart')) {
+      results.multipart = await multipart(clients, config, source);
+      snapshot(results, 'afterMultipart');
+    }
+    if (selected.has('listing')) results.listing = await listing(gw, config);
+  } catch (e) {
+    results.error = (e as Error).stack ?? String(e);
+    process.stderr.write(`[bench] FAILED: ${results.error}\n`);
+  } finally {
+    for (const s of servers) results.complaints[s.name] = s.complaints.slice(0, 50);
+    const rs = rows(results);
+    await mkdir(dirname(outFile), { recursive: true });
+    await writeFile(outFile, `${JSON.stringify(json(results, rs), null, 2)}\n`);
+    await shutdown();
+    console.log(`\ntwinport benchmark (${quick ? 'BENCH_QUICK' : 'full'}; node ${process.version}; ratio = gateway / named reference)\n`);
+    console.log(table(rs));
+    for (const s of servers) {
+      if (s.complaints.length) console.log(`\n${s.name} printed ${s.complaints.length} warning/error lines; first: ${s.complaints[0].slice(0, 400)}`);
+    }
+    console.log(`\nresults: ${outFile}`);
+    if (profDir) {
+      for (const f of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f))) console.log(`\n${summarize(join(profDir, f))}`);
+    }
+  }
+  return results.error ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,309 @@
+// The measured scenarios. Every one that compares servers runs them in rounds, each round visiting
+// the servers in a rotated order (ABC, BCA, CAB…), so slow drift — page-cache state, writeback,
+// thermal or neighbour noise — lands on all of them alike.
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { repeatedBody, type Client } from './client.js';
+import type { ServerName } from './servers.js';
+
+export const MiB = 1024 * 1024;
+export const BUCKET = 'bench';
+export const LIST_BUCKET = 'list';
+
+export interface BenchConfig {
+  quick: boolean;
+  bigSize: number;
+  bigRounds: number;
+  smallSize: number;
+  smallConcurrency: number;
+  smallWarmupMs: number;
+  smallMeasureMs: number;
+  smallRounds: number;
+  mpSize: number;
+  mpPartSize: number;
+  mpConcurrency: number;
+  mpRounds: number;
+  listKeys: number;
+  listDirs: number;
+  listFillConcurrency: number;
+  listPageRuns: number;
+  listDelimiterRuns: number;
+}
+
+export type PerServer<T> = Partial<Record<ServerName, T>>;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function rotate<T>(xs: T[], by: number): T[] {
+  const k = by % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+/**
+ * Writes dirty pages back before each timed step. The references never fsync, so without this the
+ * writeback of one server's data would be billed to whichever server runs next.
+ */
+export function settle(): void {
+  spawnSync('sync', { stdio: 'ignore' });
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** Runs `jobs` items through `concurrency` workers; the first failure stops the rest. */
+async function parallel(jobs: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs) }, async () => {
+    while (failed === undefined && next < jobs) {
+      const i = next++;
+      try { await job(i); } catch (e) { failed ??= e; }
+    }
+  }));
+  if (failed !== undefined) throw failed;
+}
+
+// --- one large object -------------------------------------------------------------------------
+
+export interface BigResult {
+  /** MiB/s per round. */
+  put: PerServer<number[]>;
+  get: PerServer<number[]>;
+  /** The gateway's ETag equals the MD5 reference's for the same bytes, every round. */
+  etagsAgree: boolean;
+}
+
+export async function bigObject(clients: Client[], cfg: BenchConfig, source: Buffer): Promise<BigResult> {
+  const res: BigResult = { put: {}, get: {}, etagsAgree: true };
+  for (let round = 0; round < cfg.bigRounds; round++) {
+    const key = `big/round-${round}`;
+    const etags: PerServer<string | undefined> = {};
+    const order = rotate(clients, round);
+    for (const c of order) {
+      settle();
+      const s = await timed(async () => { etags[c.server.name] = await c.put(BUCKET, key, repeatedBody(source, cfg.bigSize), cfg.bigSize); });
+      (res.put[c.server.name] ??= []).push(cfg.bigSize / MiB / s);
+      log(`${cfg.bigSize / MiB} MiB PUT  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(8)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s`);
+    }
+    if (etags.gateway !== undefined && etags['raw+MD5'] !== undefined && etags.gateway !== etags['raw+MD5']) {
+      res.etagsAgree = false;
+      log(`ETag mismatch: gateway ${etags.gateway}, raw+MD5 ${etags['raw+MD5']}`);
+    }
+    for (const c of order) {
+      settle();
+      const s = await timed(() => c.get(BUCKET, key, cfg.bigSize));
+      (res.get[c.server.name] ??= []).push(cfg.bigSize / MiB / s);
+      log(`${cfg.bigSize / MiB} MiB GET  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(8)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s`);
+    }
+  }
+  return res;
+}
+
+// --- many small objects -----------------------------------------------------------------------
+
+export interface SmallStats {
+  /** ops/s per round. */
+  opsPerSec: number[];
+  /** Latencies of every measured op, all rounds, ms. */
+  latencies: number[];
+  errors: number;
+  firstError?: string;
+}
+
+export interface SmallResult {
+  put: PerServer<SmallStats>;
+  get: PerServer<SmallStats>;
+}
+
+/** Keeps `concurrency` requests in flight for `ms` and returns completed ops/s; failures are counted, latencies kept only when `record`. */
+async function closedLoop(ms: number, concurrency: number, op: (worker: number, n: number) => Promise<void>, stats: SmallStats, record: boolean): Promise<number> {
+  const end = performance.now() + ms;
+  let ops = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
+    for (let n = 0; performance.now() < end; n++) {
+      const t = performance.now();
+      try {
+        await op(worker, n);
+        ops++;
+        if (record) stats.latencies.push(performance.now() - t);
+      } catch (e) {
+        stats.errors++;
+        stats.firstError ??= (e as Error).message;
+      }
+    }
+  }));
+  return ops / ((performance.now() - t0) / 1000);
+}
+
+export async function smallObjects(clients: Client[], cfg: BenchConfig, source: Buffer): Promise<SmallResult> {
+  const res: SmallResult = { put: {}, get: {} };
+  const size = cfg.smallSize;
+  const bodyAt = (n: number) => source.subarray((n * size) % (source.length - size), ((n * size) % (source.length - size)) + size);
+  const stats = (m: PerServer<SmallStats>, name: ServerName) => (m[name] ??= { opsPerSec: [], latencies: [], errors: 0 });
+  for (let round = 0; round < cfg.smallRounds; round++) {
+    const order = rotate(clients, round);
+    const written = new Map<ServerName, string[]>();
+    for (const c of order) {
+      const keys: string[] = [];
+      written.set(c.server.name, keys);
+      const put = async (phase: string, worker: number, n: number) => {
+        const key = `small/${round}/${phase}${worker}-${n}`;
+        await c.put(BUCKET, key, bodyAt(n * cfg.smallConcurrency + worker), size);
+        keys.push(key);
+      };
+      const s = stats(res.put, c.server.name);
+      settle();
+      await closedLoop(cfg.smallWarmupMs, cfg.smallConcurrency, (w, n) => put('w', w, n), s, false);
+      const rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, (w, n) => put('m', w, n), s, true);
+      s.opsPerSec.push(rate);
+      log(`4 KiB PUT  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
+    }
+    for (const c of order) {
+      const keys = written.get(c.server.name)!;
+      if (keys.length === 0) throw new Error(`${c.server.name}: no 4 KiB object was stored, nothing to GET`);
+      const get = () => c.get(BUCKET, keys[Math.floor(Math.random() * keys.length)], size);
+      const s = stats(res.get, c.server.name);
+      settle();
+      await closedLoop(cfg.smallWarmupMs, cfg.smallConcurrency, get, s, false);
+      const rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, get, s, true);
+      s.opsPerSec.push(rate);
+      log(`4 KiB GET  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
+    }
+  }
+  return res;
+}
+
+// --- multipart --------------------------------------------------------------------------------
+
+export interface MultipartResult {
+  /** MiB/s per round: a multipart upload through the gateway, separate part-sized PUTs for the references. */
+  mibPerSec: PerServer<number[]>;
+}
+
+function xmlField(xml: string, name: string): string | undefined {
+  return new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+}
+
+async function multipartUpload(c: Client, key: string, cfg: BenchConfig, source: Buffer): Promise<void> {
+  const parts = Math.ceil(cfg.mpSize / cfg.mpPartSize);
+  const created = await c.send('POST', BUCKET, key, { query: { uploads: '' }, keepText: true });
+  const uploadId = created.status === 200 ? xmlField(created.text ?? '', 'UploadId') : undefined;
+  if (!uploadId) throw new Error(`CreateMultipartUpload: ${created.status} ${created.text}`);
+  const etags: string[] = [];
+  await parallel(parts, cfg.mpConcurrency, async (i) => {
+    const len = Math.min(cfg.mpPartSize, cfg.mpSize - i * cfg.mpPartSize);
+    const offset = (i * cfg.mpPartSize) % (source.length - len + 1);
+    const r = await c.send('PUT', BUCKET, key, { query: { partNumber: String(i + 1), uploadId }, body: source.subarray(offset, offset + len), length: len });
+    if (r.status !== 200 || typeof r.headers.etag !== 'string') throw new Error(`UploadPart ${i + 1}: ${r.status} ${r.text ?? ''}`);
+    etags[i] = r.headers.etag;
+  });
+  const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+  const body = Buffer.from(xml);
+  const done = await c.send('POST', BUCKET, key, { query: { uploadId }, body, length: body.length, keepText: true });
+  // S3 may answer 200 and still fail, with an <Error> body.
+  if (done.status !== 200 || !/<CompleteMultipartUploadResult/.test(done.text ?? '')) throw new Error(`CompleteMultipartUpload: ${done.status} ${done.text}`);
+}
+
+export async function multipart(clients: Client[], cfg: BenchConfig, source: Buffer): Promise<MultipartResult> {
+  const res: MultipartResult = { mibPerSec: {} };
+  const parts = Math.ceil(cfg.mpSize / cfg.mpPartSize);
+  for (let round = 0; round < cfg.mpRounds; round++) {
+    for (const c of rotate(clients, round)) {
+      const key = `mp/round-${round}`;
+      settle();
+      const s = await timed(async () => {
+        if (c.server.signed) return multipartUpload(c, key, cfg, source);
+        await parallel(parts, cfg.mpConcurrency, async (i) => {
+          const len = Math.min(cfg.mpPartSize, cfg.mpSize - i * cfg.mpPartSize);
+          const offset = (i * cfg.mpPartSize) % (source.length - len + 1);
+          await c.put(BUCKET, `${key}/part-${i + 1}`, source.subarray(offset, offset + len), len);
+        });
+      });
+      if (c.server.signed) {
+        const head = await c.send('HEAD', BUCKET, key);
+        if (head.status !== 200 || Number(head.headers['content-length']) !== cfg.mpSize) throw new Error(`multipart object: HEAD ${head.status}, ${head.headers['content-length']} bytes, expected ${cfg.mpSize}`);
+      }
+      (res.mibPerSec[c.server.name] ??= []).push(cfg.mpSize / MiB / s);
+      log(`${cfg.mpSize / MiB} MiB multipart round ${round + 1}/${cfg.mpRounds} ${c.server.name.padEnd(8)} ${(cfg.mpSize / MiB / s).toFixed(0)} MiB/s`);
+    }
+  }
+  return res;
+}
+
+// --- listing (gateway only) -------------------------------------------------------------------
+
+export interface ListingResult {
+  keys: number;
+  fillSeconds: number;
+  /** ms of each 1000-key ListObjectsV2 page from the middle of the bucket. */
+  pageMs: number[];
+  /** ms of each root `delimiter=/` listing. */
+  delimiterMs: number[];
+}
+
+export function listingKey(i: number, dirs: number): string {
+  return `dir${String(i % dirs).padStart(3, '0')}/file${String(i).padStart(6, '0')}`;
+}
+
+export async function listing(gw: Client, cfg: BenchConfig): Promise<ListingResult> {
+  const empty = Buffer.alloc(0);
+  let done = 0;
+  const progress = setInterval(() => log(`listing fill: ${done}/${cfg.listKeys} keys`), 10_000);
+  let fillSeconds: number;
+  try {
+    fillSeconds = await timed(() => parallel(cfg.listKeys, cfg.listFillConcurrency, async (i) => {
+      await gw.put(LIST_BUCKET, listingKey(i, cfg.listDirs), empty, 0);
+      done++;
+    }));
+  } finally {
+    clearInterval(progress);
+  }
+  log(`listing fill: ${cfg.listKeys} keys in ${fillSeconds.toFixed(1)} s (${(cfg.listKeys / fillSeconds).toFixed(0)} PUT/s at concurrency ${cfg.listFillConcurrency})`);
+
+  const sorted = Array.from({ length: cfg.listKeys }, (_, i) => listingKey(i, cfg.listDirs)).sort();
+  const startAfter = sorted[sorted.length >> 1];
+  const expectKeys = Math.min(1000, sorted.length - (sorted.length >> 1) - 1);
+  const list = async (query: Record<string, string>, check: (xml: string) => void): Promise<number> => {
+    const t0 = performance.now();
+    const r = await gw.send('GET', LIST_BUCKET, undefined, { query, keepText: true });
+    const ms = performance.now() - t0;
+    if (r.status !== 200) throw new Error(`ListObjectsV2 ${JSON.stringify(query)}: ${r.status} ${r.text}`);
+    check(r.text ?? '');
+    return ms;
+  };
+  const count = (xml: string, tag: string) => xml.split(`<${tag}>`).length - 1;
+  const page = () => list({ 'list-type': '2', 'start-after': startAfter, 'max-keys': '1000' }, (xml) => {
+    if (count(xml, 'Key') !== expectKeys) throw new Error(`middle page: ${count(xml, 'Key')} keys, expected ${expectKeys}`);
+  });
+  const root = () => list({ 'list-type': '2', delimiter: '/' }, (xml) => {
+    if (count(xml, 'CommonPrefixes') !== cfg.listDirs) throw new Error(`root listing: ${count(xml, 'CommonPrefixes')} prefixes, expected ${cfg.listDirs}`);
+  });
+  // One untimed call of each so the first timed one does not pay for cold code paths.
+  await page();
+  await root();
+  const pageMs: number[] = [];
+  for (let i = 0; i < cfg.listPageRuns; i++) pageMs.push(await page());
+  const delimiterMs: number[] = [];
+  for (let i = 0; i < cfg.listDelimiterRuns; i++) delimiterMs.push(await root());
+  log(`listing: middle 1000-key page median ${median(pageMs).toFixed(1)} ms, root delimiter listing median ${median(delimiterMs).toFixed(1)} ms`);
+  return { keys: cfg.listKeys, fillSeconds, pageMs, delimiterMs };
+}
