@@ -20,6 +20,7 @@ export interface ListPage {
 }
 
 const BATCH = 1000;
+const FIRST_BATCH = 4;
 
 /**
  * Lists a bucket with S3's delimiter semantics over the driver's ordered keys. A common prefix is
@@ -35,11 +36,15 @@ export async function listPage(driver: Driver, bucket: string, req: ListRequest)
   // A marker that is itself a common prefix means "resume after everything under it".
   let skip = after !== undefined && !!delimiter && commonPrefixOf(after, prefix, delimiter) === after;
   let count = 0;
+  // With a delimiter, the next entry may roll up a whole subtree, so read a few records first and
+  // grow the batch only while plain keys keep coming: a seek costs less than decoding records
+  // that a common prefix would swallow.
+  let batch = delimiter ? FIRST_BATCH : BATCH;
   for (;;) {
-    const want = Math.min(BATCH, req.maxKeys - count + 1);
-    const batch = await driver.listObjects(bucket, { prefix, after, skipPrefix: skip, limit: want });
+    const want = Math.min(batch, req.maxKeys - count + 1);
+    const records = await driver.listObjects(bucket, { prefix, after, skipPrefix: skip, limit: want });
     skip = false;
-    for (const rec of batch) {
+    for (const rec of records) {
       const common = delimiter ? commonPrefixOf(rec.key, prefix, delimiter) : undefined;
       if (count === req.maxKeys) {
         page.isTruncated = true;
@@ -55,7 +60,8 @@ export async function listPage(driver: Driver, bucket: string, req: ListRequest)
       page.objects.push(rec);
       page.last = after = rec.key;
     }
-    if (!skip && batch.length < want) return page;
+    if (!skip && records.length < want) return page;
+    batch = skip ? FIRST_BATCH : Math.min(BATCH, batch * 4);
   }
 }
 

@@ -140,11 +140,11 @@ export class Multipart {
     const check = writeCheck(conditions);
     const stored = new Map<number, PartRecord>();
     for (const row of await this.allParts(uploadId)) stored.set(row.partNumber, row);
+    // The order of the list is checked as a whole first, as S3 does, so that an unsorted list is
+    // reported as such rather than as whichever part-level problem comes first.
+    if (requested.some((p, i) => i > 0 && p.partNumber <= requested[i - 1].partNumber)) throw new GatewayError('InvalidPartOrder');
     const parts: PartRecord[] = [];
-    let previous = 0;
     for (const [i, p] of requested.entries()) {
-      if (p.partNumber <= previous) throw new GatewayError('InvalidPartOrder');
-      previous = p.partNumber;
       const s = stored.get(p.partNumber);
       if (!s || s.etag !== p.etag.replace(/"/g, '').trim()) throw new GatewayError('InvalidPart', undefined, { PartNumber: String(p.partNumber), ETag: p.etag });
       if (p.checksum !== undefined && s.checksum !== undefined && p.checksum !== s.checksum) throw new GatewayError('InvalidPart', undefined, { PartNumber: String(p.partNumber) });
@@ -188,6 +188,8 @@ export class Multipart {
     const base = `${bucket}/`;
     let after = opts.keyMarker !== undefined ? `${base}${opts.keyMarker}${opts.uploadIdMarker ? '\u0000' : '\u0001'}` : undefined;
     let skipUntil = opts.keyMarker !== undefined && opts.uploadIdMarker ? opts.uploadIdMarker : undefined;
+    // A key-marker that is a common prefix (where the previous page ended) resumes after every key under it.
+    const skipPrefix = opts.delimiter && opts.keyMarker !== undefined && commonPrefixOf(opts.keyMarker, opts.prefix, opts.delimiter) === opts.keyMarker ? opts.keyMarker : undefined;
     let count = 0;
     for (;;) {
       const rows = await this.engine.meta.list<string>('upload-index', { prefix: base + opts.prefix, after, limit: 1000 });
@@ -195,6 +197,7 @@ export class Multipart {
         after = row.id;
         const upload = await this.engine.meta.get<UploadRecord>('uploads', row.value);
         if (!upload) continue;
+        if (skipPrefix !== undefined && upload.key.startsWith(skipPrefix)) continue;
         if (skipUntil !== undefined) {
           if (upload.key === opts.keyMarker) {
             if (upload.uploadId === skipUntil) skipUntil = undefined;

@@ -35,8 +35,10 @@ export function createS3App(opts: S3AppOptions): Koa {
       ctx.state.s3 = r;
       await route(r)(r);
     } catch (e) {
-      const err = isGatewayError(e) ? e : new GatewayError('InternalError');
-      if (!isGatewayError(e)) opts.onInternalError?.(e, ctx);
+      // A client that went away mid-body is not the gateway's failure; nothing was committed.
+      const clientGone = !isGatewayError(e) && !ctx.req.complete && ctx.req.destroyed;
+      const err = isGatewayError(e) ? e : new GatewayError(clientGone ? 'IncompleteBody' : 'InternalError');
+      if (!isGatewayError(e) && !clientGone) opts.onInternalError?.(e, ctx);
       ctx.state.errorCode = err.code;
       renderError(ctx, err, resource, requestId);
     }
@@ -44,10 +46,35 @@ export function createS3App(opts: S3AppOptions): Koa {
   return app;
 }
 
+/** Largest unread request body drained (rather than cut off) after an early error answer. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Deals with the unread rest of a request body after an error. Closing under a client that is
+ * still sending makes the kernel reset the connection, and the client then loses the answer
+ * (EPIPE/ECONNRESET instead of the S3 error). So up to DRAIN_LIMIT bytes are read and dropped,
+ * keeping the connection usable; a body declared larger is cut off, and so is an HTTP-chunked one
+ * that runs past the limit.
+ */
+function drainOrClose(ctx: Context): void {
+  const req = ctx.req;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (req.destroyed || declared > DRAIN_LIMIT) {
+    ctx.set('Connection', 'close');
+    return;
+  }
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT) req.socket.destroy();
+  });
+  req.resume();
+}
+
 /** Renders an error as S3 does: XML `<Error>` without namespace, no body on HEAD and 304. */
 export function renderError(ctx: Context, err: GatewayError, resource: string, requestId: string): void {
   ctx.status = err.status;
-  if (!ctx.req.complete) ctx.set('Connection', 'close');
+  if (!ctx.req.complete) drainOrClose(ctx);
   if (err.code === 'InvalidRange' && err.details.ActualObjectSize !== undefined) ctx.set('Content-Range', `bytes */${err.details.ActualObjectSize}`);
   if (err.code === 'MethodNotAllowed' && err.details.Allow) ctx.set('Allow', err.details.Allow);
   if (ctx.method === 'HEAD' || err.status === 304) {

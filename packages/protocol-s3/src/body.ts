@@ -49,8 +49,11 @@ export function bodyInput(req: IncomingMessage, auth: AuthResult<unknown>): Body
     return { body: req, expect };
   }
   const decoded = header(h, 'x-amz-decoded-content-length');
-  if (decoded === undefined || !/^\d+$/.test(decoded)) throw new GatewayError('MissingContentLength', 'You must provide the x-amz-decoded-content-length header.');
-  expect.length = Number(decoded);
+  // The AWS SDK v3 sends a stream of unknown length HTTP-chunked without this header: the object
+  // is then as long as the decoded bytes (the digest stream still caps it).
+  const httpChunked = /\bchunked\b/i.test(header(h, 'transfer-encoding') ?? '');
+  if (decoded !== undefined && /^\d+$/.test(decoded)) expect.length = Number(decoded);
+  else if (decoded !== undefined || !httpChunked) throw new GatewayError('MissingContentLength', 'You must provide the x-amz-decoded-content-length header.');
   const announced = (header(h, 'x-amz-trailer') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   if (mode !== 'signed' && announced.length === 0) throw new GatewayError('MalformedTrailerError', 'The request contained trailing data that was not well-formed or did not conform to our published schema.');
   const decoder = new AwsChunkedDecoder({ mode, streaming: auth.streaming, announcedTrailers: announced });

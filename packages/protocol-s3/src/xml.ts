@@ -54,12 +54,17 @@ const MAX_DEPTH = 32;
 export async function parseXml(text: string): Promise<Record<string, unknown>> {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new GatewayError('MalformedXML');
   let depth = 0;
+  // xml2js accepts (and reads the first of) several root elements; a document has exactly one.
+  let roots = 0;
   const re = /<(\/?)[^>]*?(\/?)>/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m[0].startsWith('<?') || m[0].startsWith('<!')) continue;
     if (m[1]) depth--;
-    else if (!m[2]) depth++;
-    if (depth > MAX_DEPTH) throw new GatewayError('MalformedXML');
+    else {
+      if (depth === 0) roots++;
+      if (!m[2]) depth++;
+    }
+    if (depth > MAX_DEPTH || roots > 1) throw new GatewayError('MalformedXML');
   }
   try {
     const doc = await parseStringPromise(text, { explicitArray: true, explicitRoot: true, tagNameProcessors: [stripNs], attrNameProcessors: [stripNs], strict: true });

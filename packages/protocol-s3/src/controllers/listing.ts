@@ -44,6 +44,21 @@ export async function listObjectsV1(r: S3Request): Promise<void> {
   });
 }
 
+// Tokens carry a tag so that a string the gateway never issued is refused instead of read as a key.
+const TOKEN_TAG = 'twinport-list-v1:';
+
+function encodeToken(last: string): string {
+  return Buffer.from(TOKEN_TAG + last, 'utf8').toString('base64url');
+}
+
+function decodeToken(token: string): string {
+  const text = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  if (!text.startsWith(TOKEN_TAG) || encodeToken(text.slice(TOKEN_TAG.length)) !== token) {
+    throw new GatewayError('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  }
+  return text.slice(TOKEN_TAG.length);
+}
+
 /** ListObjectsV2: an opaque continuation token (never URL-encoded), or start-after. */
 export async function listObjectsV2(r: S3Request): Promise<void> {
   const enc = keyEncoder(r);
@@ -53,10 +68,7 @@ export async function listObjectsV2(r: S3Request): Promise<void> {
   const startAfter = r.query.get('start-after') || undefined;
   const maxKeys = intParam(r, 'max-keys', 1000, 1000);
   let after = startAfter;
-  if (token !== undefined) {
-    if (token === '' || !/^[A-Za-z0-9_-]+$/.test(token)) throw new GatewayError('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
-    after = Buffer.from(token, 'base64url').toString('utf8');
-  }
+  if (token !== undefined) after = decodeToken(token);
   const bucket = await r.engine.bucket(r.auth.user, r.bucket!);
   const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after, maxKeys });
   const fetchOwner = r.query.get('fetch-owner') === 'true';
@@ -64,7 +76,7 @@ export async function listObjectsV2(r: S3Request): Promise<void> {
     Name: r.bucket,
     Prefix: enc(prefix),
     ContinuationToken: token,
-    NextContinuationToken: page.isTruncated && page.last !== undefined ? Buffer.from(page.last, 'utf8').toString('base64url') : undefined,
+    NextContinuationToken: page.isTruncated && page.last !== undefined ? encodeToken(page.last) : undefined,
     StartAfter: enc(startAfter),
     KeyCount: page.objects.length + page.prefixes.length,
     MaxKeys: maxKeys,
