@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,10 +31,20 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
   const engine = new Engine({ driver, meta, zones: config.GATEWAY_ZONES, defaultZone: config.GATEWAY_DEFAULT_ZONE });
   const app = createS3App({ engine, users, domain: config.GATEWAY_S3_DOMAIN, onInternalError: (err, ctx) => log.error({ err, method: ctx.method, url: ctx.url }, 'internal error') });
   const handler = app.callback();
+  // Responses in progress. Once closing, each closes its connection when done: server.close() only
+  // drops connections idle at that moment, and a keep-alive client would otherwise hold the
+  // process open until its idle timeout.
+  const active = new Set<ServerResponse>();
+  let closing = false;
   const s3 = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const started = process.hrtime.bigint();
+    if (closing) res.shouldKeepAlive = false;
+    active.add(res);
+    res.once('close', () => active.delete(res));
     res.on('finish', () => {
       log.info({ api: 's3', method: req.method, url: req.url, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: Number(res.getHeader('content-length') ?? 0), id: res.getHeader('x-amz-request-id') }, 'request');
+      // Headers sent before closing began promised keep-alive; end the connection after this response.
+      if (closing) req.socket.end();
     });
     void handler(req, res);
   });
@@ -45,6 +55,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
   return {
     s3: address,
     async close() {
+      closing = true;
+      // Not yet answered: answer with `Connection: close`.
+      for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
       await new Promise<void>((resolve) => {
         s3.close(() => resolve());
         s3.closeIdleConnections();
