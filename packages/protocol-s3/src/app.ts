@@ -17,12 +17,20 @@ export interface S3AppOptions {
   onInternalError?: (err: unknown, ctx: Context) => void;
 }
 
+// Unique per process run without a random draw per request: a random prefix and a counter.
+const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
+let idCounter = 0;
+function nextRequestId(): string {
+  idCounter = (idCounter + 1) % 0x100000000;
+  return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0');
+}
+
 /** Builds the Koa application serving the S3 API. */
 export function createS3App(opts: S3AppOptions): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(async (ctx) => {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = nextRequestId();
     ctx.set('x-amz-request-id', requestId);
     ctx.set('x-amz-id-2', Buffer.from(requestId).toString('base64'));
     ctx.state.requestId = requestId;

@@ -100,8 +100,11 @@ function parseCredential(credential: string): Scope | undefined {
 function parseAmzDate(s: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
   if (!m) return undefined;
-  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  return formatAmzDate(new Date(t)) === s ? t : undefined;
+  const [y, mo, d, h, mi, se] = [+m[1], +m[2], +m[3], +m[4], +m[5], +m[6]];
+  const t = Date.UTC(y, mo - 1, d, h, mi, se);
+  // Date.UTC rolls over out-of-range fields (Feb 30 -> Mar 2); such a date is not a valid stamp.
+  const back = new Date(t);
+  return back.getUTCDate() === d && back.getUTCMonth() === mo - 1 && h < 24 && mi < 60 && se < 60 ? t : undefined;
 }
 
 function isoSeconds(ms: number): string {
