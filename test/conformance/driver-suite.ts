@@ -6,11 +6,15 @@ import type { Driver } from '../../packages/core/src/driver.js';
 import { GatewayError, isGatewayError } from '../../packages/core/src/errors.js';
 import { bodyOf, failingBody, manualBody, partOf, randomBody, readAll, recordOf, sha256, streamDigest } from './streams.js';
 
-/** What a suite run needs from an implementation; `leftovers` lists its temporary files, if it has any. */
+/**
+ * What a suite run needs from an implementation; `leftovers` lists its temporary files, if it has
+ * any; `inlineMax` is the largest object it stores apart from its large-object path, if it has one.
+ */
 export interface DriverFixture {
   driver: Driver;
   cleanup: () => Promise<void>;
   leftovers?: () => Promise<string[]>;
+  inlineMax?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -36,6 +40,12 @@ export function driverConformance(name: string, open: () => Promise<DriverFixtur
       (await d.listObjects(b, { prefix: '', limit: 10_000, ...opts })).map((r) => r.key);
     const noLeftovers = async () => assert.deepEqual((await fx.leftovers?.()) ?? [], []);
     const code = (c: string) => (e: unknown) => isGatewayError(e) && e.code === c;
+    // Sizes around the point where a driver may switch storage paths; 64 KiB for one without.
+    const edge = () => fx.inlineMax ?? 64 * 1024;
+    const ranges = (size: number) => [[0, 0], [size - 1, size - 1], [1, size - 2], [size >> 1, size - 1], [0, size - 1]];
+    const assertRanges = async (b: string, key: string, data: Buffer) => {
+      for (const [s, e] of ranges(data.length)) assert.ok(data.subarray(s, e + 1).equals((await get(b, key, { start: s, end: e }))!), `${key} range ${s}-${e}`);
+    };
 
     test('put, head, get and delete round-trip exact bytes', async () => {
       const b = await bucket('round-trip');
@@ -124,6 +134,81 @@ export function driverConformance(name: string, open: () => Promise<DriverFixtur
       assert.equal(await d.headObject(b, 'absent'), undefined);
       await d.putObject(b, 'c', bodyOf('new'), () => recordOf('c', 'new'), (cur) => assert.equal(cur?.etag, old.etag));
       assert.equal((await get(b, 'c'))?.toString(), 'new');
+      await noLeftovers();
+    });
+
+    test('objects just below, at and just above the inline threshold round-trip whole and in ranges', async () => {
+      const b = await bucket('threshold');
+      const max = edge();
+      const sizes = [max - 1, max, max + 1];
+      const data = new Map(sizes.map((n) => [n, randomBytes(n)]));
+      for (const [n, bytes] of data) {
+        const rec = await put(b, `s${n}`, bytes);
+        assert.equal(rec.size, n);
+        assert.equal((await d.headObject(b, `s${n}`))?.etag, rec.etag);
+      }
+      for (const [n, bytes] of data) {
+        const got = await d.getObject(b, `s${n}`);
+        assert.equal(got?.record.size, n);
+        assert.ok(bytes.equals(await readAll(got!.body)), `${n} bytes`);
+        await assertRanges(b, `s${n}`, bytes);
+      }
+      assert.deepEqual(
+        (await d.listObjects(b, { prefix: '', limit: 10 })).map((r) => [r.key, r.size]),
+        sizes.map((n) => [`s${n}`, n]).sort((x, y) => Buffer.compare(Buffer.from(x[0] as string), Buffer.from(y[0] as string))),
+      );
+      await noLeftovers();
+    });
+
+    test('a body that grows past the inline threshold in many small writes, or in one big chunk', async () => {
+      const b = await bucket('grow');
+      const max = edge();
+      const data = randomBytes(2 * max + 123);
+      const incoming = manualBody();
+      const writing = d.putObject(b, 'grown', incoming, () => recordOf('grown', data));
+      for (let off = 0; off < data.length; off += 1000) {
+        incoming.write(data.subarray(off, off + 1000));
+        if (off % 20_000 === 0) await new Promise((r) => setImmediate(r));
+      }
+      incoming.end();
+      assert.equal((await writing).size, data.length);
+      assert.ok(data.equals((await get(b, 'grown'))!));
+      assert.ok(data.subarray(max - 5, max + 6).equals((await get(b, 'grown', { start: max - 5, end: max + 5 }))!), 'range across the threshold');
+      await assertRanges(b, 'grown', data);
+      const one = randomBytes(3 * max);
+      await d.putObject(b, 'one', bodyOf(one, one.length), () => recordOf('one', one));
+      assert.ok(one.equals((await get(b, 'one'))!));
+      // A body that fails after outgrowing the threshold, or just before reaching it.
+      const boom = new Error('client went away');
+      await assert.rejects(d.putObject(b, 'grown', failingBody(randomBytes(max + 10), boom), () => recordOf('grown', 'x')), boom);
+      await assert.rejects(d.putObject(b, 'one', failingBody(randomBytes(max - 10), boom), () => recordOf('one', 'x')), boom);
+      assert.ok(data.equals((await get(b, 'grown'))!));
+      assert.ok(one.equals((await get(b, 'one'))!));
+      await noLeftovers();
+    });
+
+    test('overwrites between small and large objects, both ways, serve the latest bytes', async () => {
+      const b = await bucket('small-large');
+      const max = edge();
+      const [small1, large1, small2, large2] = [randomBytes(100), randomBytes(max + 1), randomBytes(max), randomBytes(3 * max)];
+      await put(b, 'o', small1);
+      await put(b, 'o', large1);
+      assert.ok(large1.equals((await get(b, 'o'))!), 'small → large');
+      const reading = await d.getObject(b, 'o');
+      await put(b, 'o', small2);
+      assert.ok(small2.equals((await get(b, 'o'))!), 'large → small');
+      assert.ok(large1.equals(await readAll(reading!.body)), 'a read begun before the overwrite sees the old bytes whole');
+      const early = await d.getObject(b, 'o', { start: 10, end: 20 });
+      await put(b, 'o', large2);
+      assert.ok(small2.subarray(10, 21).equals(await readAll(early!.body)), 'a small read begun before the overwrite sees the old bytes');
+      assert.ok(large2.equals((await get(b, 'o'))!), 'small → large again');
+      await put(b, 'o', 'tiny');
+      assert.equal((await get(b, 'o'))?.toString(), 'tiny');
+      assert.equal((await d.headObject(b, 'o'))?.size, 4);
+      assert.deepEqual((await d.listObjects(b, { prefix: '', limit: 10 })).map((r) => [r.key, r.size]), [['o', 4]]);
+      assert.equal(await d.deleteObject(b, 'o'), true);
+      assert.equal(await d.getObject(b, 'o'), undefined);
+      assert.equal(await d.deleteObject(b, 'o'), false);
       await noLeftovers();
     });
 
@@ -216,6 +301,34 @@ export function driverConformance(name: string, open: () => Promise<DriverFixtur
         code('PreconditionFailed'),
       );
       assert.equal(await d.headObject(dst, 'e'), undefined);
+    });
+
+    test('copyObject of small objects, onto new, large and small keys', async (t) => {
+      if (!d.capabilities.copy || !d.copyObject) return t.skip('no native copy');
+      const b = await bucket('copy-small');
+      const max = edge();
+      const [data, large, other] = [randomBytes(max), randomBytes(max + 1), randomBytes(10)];
+      await put(b, 's', data);
+      await put(b, 'large', large);
+      await put(b, 'small', other);
+      for (const dst of ['new', 'large', 'small']) {
+        const rec = await d.copyObject({ bucket: b, key: 's' }, { bucket: b, key: dst }, recordOf(dst, data, { contentType: 'text/x' }));
+        assert.equal(rec.size, data.length);
+        assert.equal((await d.headObject(b, dst))?.contentType, 'text/x');
+      }
+      await put(b, 's', 'replaced');
+      await d.deleteObject(b, 's');
+      for (const dst of ['new', 'large', 'small']) {
+        assert.ok(data.equals((await get(b, dst))!), dst);
+        await assertRanges(b, dst, data);
+      }
+      await d.copyObject({ bucket: b, key: 'new' }, { bucket: b, key: 'new' }, recordOf('new', data));
+      assert.ok(data.equals((await get(b, 'new'))!), 'copy onto itself keeps the bytes');
+      await put(b, 'big', large);
+      await d.copyObject({ bucket: b, key: 'big' }, { bucket: b, key: 'small' }, recordOf('small', large));
+      assert.ok(large.equals((await get(b, 'small'))!), 'a large object copied over a small one');
+      await assert.rejects(d.copyObject({ bucket: b, key: 's' }, { bucket: b, key: 'x' }, recordOf('x', data)), code('NoSuchKey'));
+      await noLeftovers();
     });
 
     test('buckets are isolated, including a bucket whose name prefixes another', async () => {

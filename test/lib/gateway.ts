@@ -43,6 +43,12 @@ export async function startGateway(opts: { dataDir?: string; env?: Record<string
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  // A failed assertion must not leave the test process waiting on a gateway nobody will stop.
+  proc.unref();
+  (proc.stdout as unknown as { unref?: () => void }).unref?.();
+  (proc.stderr as unknown as { unref?: () => void }).unref?.();
   const logs: string[] = [];
   let stderr = '';
   proc.stderr!.on('data', (d) => { stderr += d; });
@@ -77,6 +83,11 @@ export async function startGateway(opts: { dataDir?: string; env?: Record<string
     },
   };
 }
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
 
 /** Whether tests run in CI, where a missing tool fails instead of skipping. */
 export const IN_CI = process.env.CI === 'true';

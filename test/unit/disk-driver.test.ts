@@ -5,14 +5,15 @@ import { readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { open as openLmdb } from 'lmdb';
-import { DiskDriver } from '../../packages/driver-disk/src/index.js';
+import { DiskDriver, INLINE_MAX } from '../../packages/driver-disk/src/index.js';
 import { Layout } from '../../packages/driver-disk/src/layout.js';
+import { isGatewayError } from '../../packages/core/src/errors.js';
 import { driverConformance } from '../conformance/driver-suite.js';
 import { bodyOf, partOf, readAll, recordOf } from '../conformance/streams.js';
 
@@ -38,6 +39,7 @@ driverConformance('DiskDriver', async () => {
   const layout = new Layout(dir);
   return {
     driver,
+    inlineMax: INLINE_MAX,
     leftovers: async () => [...(await readdir(layout.tmp)), ...(await readdir(layout.uploads)).map((u) => `uploads/${u}`)],
     cleanup: async () => {
       await driver.close();
@@ -54,6 +56,8 @@ describe('DiskDriver on disk', () => {
     let d = await DiskDriver.open(dir);
     await d.createBucket('b');
     await d.putObject('b', 'keep', bodyOf('hello'), () => recordOf('keep', 'hello'));
+    const big = randomBytes(INLINE_MAX + 1);
+    await d.putObject('b', 'big', bodyOf(big), () => recordOf('big', big));
     const up = `u_${randomUUID()}`;
     const parts = [await d.putPart('b', up, 1, bodyOf('one'), () => partOf(1, 'one')), await d.putPart('b', up, 2, bodyOf('two'), () => partOf(2, 'two'))];
     await d.completeUpload('b', 'mp', up, parts, recordOf('mp', 'onetwo'));
@@ -76,8 +80,9 @@ describe('DiskDriver on disk', () => {
 
     d = await DiskDriver.open(dir);
     assert.deepEqual(await readdir(layout.tmp), []);
-    assert.equal(await blobFiles(dir), 3, 'only the blobs of keep and of the two parts of mp remain');
+    assert.equal(await blobFiles(dir), 3, 'only the blobs of big and of the two parts of mp remain');
     assert.equal((await readAll((await d.getObject('b', 'keep'))!.body)).toString(), 'hello');
+    assert.ok(big.equals(await readAll((await d.getObject('b', 'big'))!.body)));
     assert.equal((await readAll((await d.getObject('b', 'mp'))!.body)).toString(), 'onetwo');
     await d.close();
     assert.deepEqual(await pendingIds(dir), []);
@@ -103,6 +108,65 @@ describe('DiskDriver on disk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('small objects live in the index: no file, and overwrites either way reap the replaced blob', async () => {
+    const dir = await scratch();
+    const layout = new Layout(dir);
+    let d = await DiskDriver.open(dir);
+    await d.createBucket('b');
+    const files = async () => [await blobFiles(dir), (await readdir(layout.tmp)).length];
+    const [atMax, overMax, small] = [randomBytes(INLINE_MAX), randomBytes(INLINE_MAX + 1), randomBytes(10)];
+    await d.putObject('b', 'k', bodyOf(atMax), () => recordOf('k', atMax));
+    assert.deepEqual(await files(), [0, 0], 'INLINE_MAX bytes: no file at all');
+    await d.putObject('b', 'k', bodyOf(overMax), () => recordOf('k', overMax));
+    assert.deepEqual(await files(), [1, 0], 'one byte more: a blob');
+    await d.putObject('b', 'k', bodyOf(small), () => recordOf('k', small));
+    assert.deepEqual(await files(), [0, 0], 'overwritten by a small object: the blob is reaped');
+    await d.putObject('b', 'k', bodyOf(overMax), () => recordOf('k', overMax));
+    await d.copyObject({ bucket: 'b', key: 'k' }, { bucket: 'b', key: 'c' }, recordOf('c', overMax));
+    assert.deepEqual(await files(), [2, 0]);
+    await d.putObject('b', 'c', bodyOf(small), () => recordOf('c', small));
+    assert.deepEqual(await files(), [1, 0], 'the copy, overwritten by a small object, is reaped');
+    await d.copyObject({ bucket: 'b', key: 'c' }, { bucket: 'b', key: 'k' }, recordOf('k', small));
+    assert.deepEqual(await files(), [0, 0], 'a small copy over a large object reaps its blob');
+    await d.putObject('b', 'gone', bodyOf(atMax), () => recordOf('gone', atMax));
+    await d.deleteObject('b', 'gone');
+    await d.close();
+    assert.deepEqual(await pendingIds(dir), []);
+    d = await DiskDriver.open(dir);
+    for (const key of ['k', 'c']) assert.ok(small.equals(await readAll((await d.getObject('b', key))!.body)), `${key} after reopening`);
+    assert.equal(await d.getObject('b', 'gone'), undefined);
+    assert.deepEqual((await d.listObjects('b', { prefix: '', limit: 10 })).map((r) => [r.key, r.size]), [['c', 10], ['k', 10]]);
+    await d.deleteBucket('b');
+    assert.deepEqual(await d.listObjects('b', { prefix: '', limit: 10 }), []);
+    await d.createBucket('b');
+    assert.equal(await d.getObject('b', 'k'), undefined, 'deleting the bucket dropped the inline bytes too');
+    await d.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('completeUpload refuses a part file cut short or missing (InvalidPart) and adopts nothing', async () => {
+    const dir = await scratch();
+    const layout = new Layout(dir);
+    const d = await DiskDriver.open(dir);
+    await d.createBucket('b');
+    const up = `u_${randomUUID()}`;
+    const [one, two] = [randomBytes(100_000), randomBytes(5_000)];
+    const parts = [await d.putPart('b', up, 1, bodyOf(one), () => partOf(1, one)), await d.putPart('b', up, 2, bodyOf(two), () => partOf(2, two))];
+    const whole = Buffer.concat([one, two]);
+    const invalidPart = (n: number) => (e: unknown) => isGatewayError(e) && e.code === 'InvalidPart' && e.details?.PartNumber === String(n);
+    await truncate(layout.partPath(up, parts[0].ref), 4096);
+    await assert.rejects(d.completeUpload('b', 'mp', up, parts, recordOf('mp', whole)), invalidPart(1));
+    await unlink(layout.partPath(up, parts[1].ref));
+    await assert.rejects(d.completeUpload('b', 'mp', up, parts.slice(1), recordOf('mp', two)), invalidPart(2));
+    assert.equal(await d.headObject('b', 'mp'), undefined);
+    assert.equal(await blobFiles(dir), 0);
+    await d.abortUpload('b', up);
+    assert.deepEqual(await readdir(layout.uploads), []);
+    await d.close();
+    assert.deepEqual(await pendingIds(dir), []);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   for (const delay of [20, 60, 150, 400]) {
     test(`SIGKILL after ${delay} ms loses nothing acknowledged and leaks nothing`, async () => {
       const dir = await scratch();
@@ -120,9 +184,11 @@ describe('DiskDriver on disk', () => {
     const d = await DiskDriver.open(dataDir);
     await d.createBucket('t');
     const before = await walk(root);
+    // Bodies too large to live in the index, so that every key gets a file.
+    const body = (i: number) => Buffer.concat([Buffer.from(`v${i}`), Buffer.alloc(INLINE_MAX)]);
     const keys = ['../x', '../../x', 'a/../../b', '/etc/passwd', '..', '.', '../', '%2e%2e/x', '..\\..\\x', 'nul\0byte', '/'.repeat(1024), `${'../'.repeat(341)}x`];
-    for (const [i, k] of keys.entries()) await d.putObject('t', k, bodyOf(`v${i}`), () => recordOf(k, `v${i}`));
-    for (const [i, k] of keys.entries()) assert.equal((await readAll((await d.getObject('t', k))!.body)).toString(), `v${i}`);
+    for (const [i, k] of keys.entries()) await d.putObject('t', k, bodyOf(body(i)), () => recordOf(k, body(i)));
+    for (const [i, k] of keys.entries()) assert.ok(body(i).equals(await readAll((await d.getObject('t', k))!.body)), k);
     const listed = (await d.listObjects('t', { prefix: '', limit: 100 })).map((r) => r.key);
     assert.deepEqual(listed, [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
     const created = (await walk(root)).filter((f) => !before.includes(f));
@@ -152,13 +218,19 @@ describe('DiskDriver on disk', () => {
     assert.ok(fds() <= base, `descriptors leaked: ${fds()} > ${base}`);
 
     const reading = (await d.getObject('b', 'k'))!;
-    await d.putObject('b', 'k', bodyOf('v2'), () => recordOf('k', 'v2'));
+    const v2 = randomBytes(INLINE_MAX + 1);
+    await d.putObject('b', 'k', bodyOf(v2), () => recordOf('k', v2));
     assert.equal(await blobFiles(dir), 2, 'the old blob waits for its reader');
     assert.ok(v1.equals(await readAll(reading.body)));
     for (let i = 0; i < 50 && (await blobFiles(dir)) > 1; i++) await settle();
     assert.equal(await blobFiles(dir), 1, 'and goes once the reader is done');
-    await d.deleteObject('b', 'k');
+    const again = (await d.getObject('b', 'k'))!;
+    await d.putObject('b', 'k', bodyOf('v3'), () => recordOf('k', 'v3'));
+    assert.equal(await blobFiles(dir), 1, 'replaced by a small object, the blob still waits for its reader');
+    assert.ok(v2.equals(await readAll(again.body)));
+    for (let i = 0; i < 50 && (await blobFiles(dir)) > 0; i++) await settle();
     assert.equal(await blobFiles(dir), 0);
+    await d.deleteObject('b', 'k');
     await d.close();
     assert.deepEqual(await pendingIds(dir), []);
     await rm(dir, { recursive: true, force: true });
@@ -240,7 +312,8 @@ async function crashRound(dataDir: string, delay: number): Promise<void> {
     assert.ok(allowed.has(present), `lane ${lane}: found ${present}, expected one of ${[...allowed]}`);
     if (present === undefined) continue;
     assert.ok(content(present).equals(await readAll((await d.getObject('crash', `k${lane}`))!.body)), `lane ${lane} bytes`);
-    blobs += opOf(present) === 'multipart' ? 2 : 1;
+    // A single PUT small enough lives in the index, without a blob.
+    blobs += opOf(present) === 'multipart' ? 2 : content(present).length > INLINE_MAX ? 1 : 0;
   }
   const layout = new Layout(dataDir);
   assert.deepEqual(await readdir(layout.tmp), []);
