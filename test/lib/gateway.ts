@@ -45,10 +45,11 @@ export async function startGateway(opts: { dataDir?: string; env?: Record<string
   });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
-  // A failed assertion must not leave the test process waiting on a gateway nobody will stop.
-  proc.unref();
-  (proc.stdout as unknown as { unref?: () => void }).unref?.();
-  (proc.stderr as unknown as { unref?: () => void }).unref?.();
+  // A failed assertion must not leave the test process waiting on a gateway nobody will stop:
+  // the child is held only while the harness itself waits on it (start, stop, kill).
+  const hold = (on: boolean) => {
+    for (const h of [proc, proc.stdout, proc.stderr] as unknown as Array<{ ref?: () => void; unref?: () => void }>) (on ? h.ref : h.unref)?.call(h);
+  };
   const logs: string[] = [];
   let stderr = '';
   proc.stderr!.on('data', (d) => { stderr += d; });
@@ -64,6 +65,7 @@ export async function startGateway(opts: { dataDir?: string; env?: Record<string
       } catch { /* not JSON */ }
     });
   });
+  hold(false);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
@@ -71,6 +73,7 @@ export async function startGateway(opts: { dataDir?: string; env?: Record<string
     proc,
     logs,
     async stop({ keepData = false } = {}) {
+      hold(true);
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const code = await exited;
       await rm(usersFile, { force: true });
@@ -78,6 +81,7 @@ export async function startGateway(opts: { dataDir?: string; env?: Record<string
       return code;
     },
     async kill() {
+      hold(true);
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
     },
