@@ -1,7 +1,7 @@
 // `npm run bench`: the gateway against two raw Node http→fs references, on the same disk, in one
 // run. Environment: BENCH_QUICK=1 (small sizes, < 1 minute), BENCH_OUT=<file> (JSON results;
 // default .bench/results.json), BENCH_SCENARIOS=small,big,multipart,listing (a subset),
-// BENCH_CPU_PROF=1 (CPU profile of the gateway, summarised at the end).
+// BENCH_CPU_PROF=1 (CPU profiles of the servers, summarised at the end).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -16,12 +16,12 @@ const quick = process.env.BENCH_QUICK === '1';
 const config: BenchConfig = {
   quick,
   bigSize: quick ? 64 * MiB : 1024 * MiB,
-  bigRounds: quick ? 2 : 3,
+  bigRounds: quick ? 2 : 5,
   smallSize: 4096,
   smallConcurrency: 16,
-  smallWarmupMs: quick ? 500 : 2000,
-  smallMeasureMs: quick ? 1500 : 8000,
-  smallRounds: quick ? 1 : 2,
+  smallWarmupMs: quick ? 500 : 1000,
+  smallMeasureMs: quick ? 1500 : 4000,
+  smallRounds: quick ? 1 : 4,
   mpSize: quick ? 64 * MiB : 256 * MiB,
   mpPartSize: 8 * MiB,
   mpConcurrency: 4,
@@ -74,8 +74,8 @@ async function main(): Promise<number> {
   try {
     process.stderr.write(`[bench] ${quick ? 'quick' : 'full'} run, data in ${runDir}\n`);
     servers.push(await startGateway(join(runDir, 'gateway'), profDir));
-    servers.push(await startReference(join(runDir, 'raw'), 'raw'));
-    servers.push(await startReference(join(runDir, 'raw-md5'), 'md5'));
+    servers.push(await startReference(join(runDir, 'raw'), 'raw', profDir));
+    servers.push(await startReference(join(runDir, 'raw-md5'), 'md5', profDir));
     for (const s of servers) clients.push(new Client(s, config.listFillConcurrency));
     const gw = clients[0];
     for (const bucket of [BUCKET, LIST_BUCKET]) {
@@ -98,7 +98,7 @@ async function main(): Promise<number> {
     }
     if (selected.has('listing')) results.listing = await listing(gw, config);
   } catch (e) {
-    results.error = (e as Error).stack ?? String(e);
+    results.error = interrupted ? 'interrupted' : (e as Error).stack ?? String(e);
     process.stderr.write(`[bench] FAILED: ${results.error}\n`);
   } finally {
     for (const s of servers) results.complaints[s.name] = s.complaints.slice(0, 50);
@@ -113,7 +113,11 @@ async function main(): Promise<number> {
     }
     console.log(`\nresults: ${outFile}`);
     if (profDir) {
-      for (const f of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f))) console.log(`\n${summarize(join(profDir, f))}`);
+      // --cpu-prof names each file after the pid that wrote it.
+      const nameOf = new Map(servers.map((s) => [String(s.proc.pid), s.name]));
+      for (const f of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f))) {
+        console.log(`\n${nameOf.get(f.split('.')[3]) ?? '?'}: ${summarize(join(profDir, f))}`);
+      }
     }
   }
   return results.error ? 1 : 0;

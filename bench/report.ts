@@ -41,7 +41,7 @@ function compare(scenario: string, unit: string, v: PerServer<number>, versus: S
     row.ratio = v.gateway / v[versus]!;
     row.versus = versus;
     if (limit !== undefined) {
-      row.target = `${higher ? '≥' : '≤'} ${limit}× ${versus}`;
+      row.target = `${higher ? '>=' : '<='} ${limit}x ${versus}`;
       row.pass = higher ? row.ratio >= limit : row.ratio <= limit;
     }
   }
@@ -63,7 +63,10 @@ export function rows(r: Results): Row[] {
   if (r.big) {
     const big = size(cfg.bigSize);
     out.push(compare(`PUT ${big}, one stream (median of ${cfg.bigRounds})`, 'MiB/s', each(r.big.put, median), 'raw+MD5', 0.9, true, r.big.etagsAgree ? undefined : 'gateway ETag differs from the MD5 of the body'));
+    out.push(compare(`  PUT ${big}: wait after the last byte sent`, 's', each(r.big.putTail, median), 'raw+MD5', undefined, false));
+    out.push(compare(`  PUT ${big}: server CPU per GiB`, 's', each(r.big.putCpu, median), 'raw+MD5', undefined, false));
     out.push(compare(`GET ${big}, one stream (median of ${cfg.bigRounds})`, 'MiB/s', each(r.big.get, median), 'raw', 0.9, true));
+    out.push(compare(`  GET ${big}: server CPU per GiB`, 's', each(r.big.getCpu, median), 'raw', undefined, false));
   }
   if (r.small) {
     const label = `${size(cfg.smallSize)} x${cfg.smallConcurrency}`;
@@ -74,19 +77,25 @@ export function rows(r: Results): Row[] {
       out.push(row);
       out.push(compare(`  ${op} ${label} latency p50`, 'ms', each(m, (s) => percentile(s.latencies, 50)), versus, undefined, false));
       out.push(compare(`  ${op} ${label} latency p99`, 'ms', each(m, (s) => percentile(s.latencies, 99)), versus, undefined, false));
+      out.push(compare(`  ${op} ${label} server CPU per op`, 'us', each(m, (s) => median(s.cpuMicrosPerOp)), versus, undefined, false));
     }
   }
   if (r.multipart) {
     const parts = Math.ceil(cfg.mpSize / cfg.mpPartSize);
     out.push(compare(`multipart ${size(cfg.mpSize)}: ${parts} x ${size(cfg.mpPartSize)} parts, ${cfg.mpConcurrency} at once (refs: ${parts} PUTs)`, 'MiB/s', each(r.multipart.mibPerSec, median), 'raw+MD5', 0.9, true));
+    const ph = r.multipart.gatewayPhases;
+    if (ph.length) {
+      out.push({ scenario: '  multipart: time in the UploadParts', unit: 's', gateway: median(ph.map((p) => p.parts)) });
+      out.push({ scenario: '  multipart: time in CompleteMultipartUpload', unit: 's', gateway: median(ph.map((p) => p.complete)) });
+    }
   }
   if (r.listing) {
     const l = r.listing;
     out.push({ scenario: `listing fill: ${l.keys} empty PUTs, ${cfg.listFillConcurrency} at once (${(l.keys / l.fillSeconds).toFixed(0)} PUT/s)`, unit: 's', gateway: l.fillSeconds });
     const page = median(l.pageMs);
-    out.push({ scenario: `ListObjectsV2 1000 keys from the middle of ${l.keys} (median of ${l.pageMs.length})`, unit: 'ms', gateway: page, target: '≤ 50 ms', pass: page <= 50 });
+    out.push({ scenario: `ListObjectsV2 1000 keys from the middle of ${l.keys} (median of ${l.pageMs.length})`, unit: 'ms', gateway: page, target: '<= 50 ms', pass: page <= 50 });
     const root = median(l.delimiterMs);
-    out.push({ scenario: `ListObjectsV2 delimiter=/ at the root, ${cfg.listDirs} prefixes (median of ${l.delimiterMs.length})`, unit: 'ms', gateway: root, target: '≤ 100 ms', pass: root <= 100 });
+    out.push({ scenario: `ListObjectsV2 delimiter=/ at the root, ${cfg.listDirs} prefixes (median of ${l.delimiterMs.length})`, unit: 'ms', gateway: root, target: '<= 100 ms', pass: root <= 100 });
   }
   const peak = (phase: string) => each(r.memory[phase] ?? {}, (m) => m.peak);
   if (r.memory.start) out.push(compare('RSS at start', 'MiB', each(r.memory.start, (m) => m.rss), 'raw', undefined, false));
@@ -99,7 +108,8 @@ export function rows(r: Results): Row[] {
 function fmt(v: number | undefined, unit: string): string {
   if (v === undefined || Number.isNaN(v)) return '-';
   if (unit === 'ms') return v < 10 ? v.toFixed(2) : v.toFixed(1);
-  if (unit === 's' || unit === 'MiB') return v.toFixed(1);
+  if (unit === 's') return v < 10 ? v.toFixed(2) : v.toFixed(1);
+  if (unit === 'MiB') return v.toFixed(1);
   return v.toFixed(0);
 }
 
@@ -121,7 +131,7 @@ export function table(rs: Row[]): string {
 /** The JSON document: the rows plus the raw samples (latencies summarised, not listed). */
 export function json(r: Results, rs: Row[]): unknown {
   const small = (m: PerServer<SmallStats> | undefined) => m && Object.fromEntries(Object.entries(m).map(([k, s]) => [k, {
-    opsPerSec: s!.opsPerSec, ops: s!.latencies.length, errors: s!.errors, firstError: s!.firstError,
+    opsPerSec: s!.opsPerSec, cpuMicrosPerOp: s!.cpuMicrosPerOp, ops: s!.latencies.length, errors: s!.errors, firstError: s!.firstError,
     latencyMs: { p50: percentile(s!.latencies, 50), p90: percentile(s!.latencies, 90), p99: percentile(s!.latencies, 99), max: percentile(s!.latencies, 100) },
   }]));
   return {
@@ -132,9 +142,10 @@ export function json(r: Results, rs: Row[]): unknown {
     error: r.error,
     rows: rs,
     samples: {
-      bigMiBPerSec: r.big && { put: r.big.put, get: r.big.get, etagsAgree: r.big.etagsAgree },
+      bigMiBPerSec: r.big && { put: r.big.put, putTailSeconds: r.big.putTail, get: r.big.get, putCpuSecondsPerGiB: r.big.putCpu, getCpuSecondsPerGiB: r.big.getCpu, etagsAgree: r.big.etagsAgree },
       small: r.small && { put: small(r.small.put), get: small(r.small.get) },
       multipartMiBPerSec: r.multipart?.mibPerSec,
+      multipartGatewayPhasesSeconds: r.multipart?.gatewayPhases,
       listing: r.listing,
       memoryMiB: r.memory,
     },

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { repeatedBody, type Client } from './client.js';
-import type { ServerName } from './servers.js';
+import { cpuSeconds, type ServerName } from './servers.js';
 
 export const MiB = 1024 * 1024;
 export const BUCKET = 'bench';
@@ -62,6 +62,13 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
+/** The server's CPU seconds (all threads) spent while `fn` runs. */
+async function cpuOf(c: Client, fn: () => Promise<unknown>): Promise<number> {
+  const before = cpuSeconds(c.server.proc.pid!);
+  await fn();
+  return cpuSeconds(c.server.proc.pid!) - before;
+}
+
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -86,22 +93,38 @@ async function parallel(jobs: number, concurrency: number, job: (i: number) => P
 export interface BigResult {
   /** MiB/s per round. */
   put: PerServer<number[]>;
+  /**
+   * Seconds per round between the client handing over the last body byte and the PUT's response:
+   * the part of the PUT spent after the upload (flushing, committing), not overlapped with it.
+   */
+  putTail: PerServer<number[]>;
   get: PerServer<number[]>;
+  /** Server CPU seconds per GiB moved, per round. */
+  putCpu: PerServer<number[]>;
+  getCpu: PerServer<number[]>;
   /** The gateway's ETag equals the MD5 reference's for the same bytes, every round. */
   etagsAgree: boolean;
 }
 
 export async function bigObject(clients: Client[], cfg: BenchConfig, source: Buffer): Promise<BigResult> {
-  const res: BigResult = { put: {}, get: {}, etagsAgree: true };
+  const res: BigResult = { put: {}, putTail: {}, get: {}, putCpu: {}, getCpu: {}, etagsAgree: true };
+  const perGiB = (cpu: number) => cpu / (cfg.bigSize / (1024 * MiB));
   for (let round = 0; round < cfg.bigRounds; round++) {
     const key = `big/round-${round}`;
     const etags: PerServer<string | undefined> = {};
     const order = rotate(clients, round);
     for (const c of order) {
       settle();
-      const s = await timed(async () => { etags[c.server.name] = await c.put(BUCKET, key, repeatedBody(source, cfg.bigSize), cfg.bigSize); });
+      const body = repeatedBody(source, cfg.bigSize);
+      let sent = NaN;
+      body.once('end', () => { sent = performance.now(); });
+      let s = 0;
+      const cpu = await cpuOf(c, async () => { s = await timed(async () => { etags[c.server.name] = await c.put(BUCKET, key, body, cfg.bigSize); }); });
+      const tail = (performance.now() - sent) / 1000;
+      (res.putCpu[c.server.name] ??= []).push(perGiB(cpu));
       (res.put[c.server.name] ??= []).push(cfg.bigSize / MiB / s);
-      log(`${cfg.bigSize / MiB} MiB PUT  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(8)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s`);
+      (res.putTail[c.server.name] ??= []).push(tail);
+      log(`${cfg.bigSize / MiB} MiB PUT  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(8)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s (${s.toFixed(2)} s, of which ${tail.toFixed(2)} s after the last byte)`);
     }
     if (etags.gateway !== undefined && etags['raw+MD5'] !== undefined && etags.gateway !== etags['raw+MD5']) {
       res.etagsAgree = false;
@@ -109,8 +132,10 @@ export async function bigObject(clients: Client[], cfg: BenchConfig, source: Buf
     }
     for (const c of order) {
       settle();
-      const s = await timed(() => c.get(BUCKET, key, cfg.bigSize));
+      let s = 0;
+      const cpu = await cpuOf(c, async () => { s = await timed(() => c.get(BUCKET, key, cfg.bigSize)); });
       (res.get[c.server.name] ??= []).push(cfg.bigSize / MiB / s);
+      (res.getCpu[c.server.name] ??= []).push(perGiB(cpu));
       log(`${cfg.bigSize / MiB} MiB GET  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(8)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s`);
     }
   }
@@ -122,6 +147,8 @@ export async function bigObject(clients: Client[], cfg: BenchConfig, source: Buf
 export interface SmallStats {
   /** ops/s per round. */
   opsPerSec: number[];
+  /** Server CPU (all threads) per measured op, µs, per round. */
+  cpuMicrosPerOp: number[];
   /** Latencies of every measured op, all rounds, ms. */
   latencies: number[];
   errors: number;
@@ -158,7 +185,7 @@ export async function smallObjects(clients: Client[], cfg: BenchConfig, source: 
   const res: SmallResult = { put: {}, get: {} };
   const size = cfg.smallSize;
   const bodyAt = (n: number) => source.subarray((n * size) % (source.length - size), ((n * size) % (source.length - size)) + size);
-  const stats = (m: PerServer<SmallStats>, name: ServerName) => (m[name] ??= { opsPerSec: [], latencies: [], errors: 0 });
+  const stats = (m: PerServer<SmallStats>, name: ServerName) => (m[name] ??= { opsPerSec: [], cpuMicrosPerOp: [], latencies: [], errors: 0 });
   for (let round = 0; round < cfg.smallRounds; round++) {
     const order = rotate(clients, round);
     const written = new Map<ServerName, string[]>();
@@ -173,9 +200,12 @@ export async function smallObjects(clients: Client[], cfg: BenchConfig, source: 
       const s = stats(res.put, c.server.name);
       settle();
       await closedLoop(cfg.smallWarmupMs, cfg.smallConcurrency, (w, n) => put('w', w, n), s, false);
-      const rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, (w, n) => put('m', w, n), s, true);
+      const ops = s.latencies.length;
+      let rate = 0;
+      const cpu = await cpuOf(c, async () => { rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, (w, n) => put('m', w, n), s, true); });
       s.opsPerSec.push(rate);
-      log(`4 KiB PUT  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
+      s.cpuMicrosPerOp.push((cpu * 1e6) / (s.latencies.length - ops));
+      log(`4 KiB PUT  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s, ${s.cpuMicrosPerOp.at(-1)!.toFixed(0)} µs CPU/op${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
     }
     for (const c of order) {
       const keys = written.get(c.server.name)!;
@@ -184,9 +214,12 @@ export async function smallObjects(clients: Client[], cfg: BenchConfig, source: 
       const s = stats(res.get, c.server.name);
       settle();
       await closedLoop(cfg.smallWarmupMs, cfg.smallConcurrency, get, s, false);
-      const rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, get, s, true);
+      const ops = s.latencies.length;
+      let rate = 0;
+      const cpu = await cpuOf(c, async () => { rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, get, s, true); });
       s.opsPerSec.push(rate);
-      log(`4 KiB GET  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
+      s.cpuMicrosPerOp.push((cpu * 1e6) / (s.latencies.length - ops));
+      log(`4 KiB GET  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s, ${s.cpuMicrosPerOp.at(-1)!.toFixed(0)} µs CPU/op${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
     }
   }
   return res;
@@ -197,18 +230,22 @@ export async function smallObjects(clients: Client[], cfg: BenchConfig, source: 
 export interface MultipartResult {
   /** MiB/s per round: a multipart upload through the gateway, separate part-sized PUTs for the references. */
   mibPerSec: PerServer<number[]>;
+  /** Where the gateway's upload time went, per round: seconds in Create, in the parts, in Complete. */
+  gatewayPhases: Array<{ create: number; parts: number; complete: number }>;
 }
 
 function xmlField(xml: string, name: string): string | undefined {
   return new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
 }
 
-async function multipartUpload(c: Client, key: string, cfg: BenchConfig, source: Buffer): Promise<void> {
+async function multipartUpload(c: Client, key: string, cfg: BenchConfig, source: Buffer): Promise<MultipartResult['gatewayPhases'][number]> {
   const parts = Math.ceil(cfg.mpSize / cfg.mpPartSize);
+  const t0 = performance.now();
   const created = await c.send('POST', BUCKET, key, { query: { uploads: '' }, keepText: true });
   const uploadId = created.status === 200 ? xmlField(created.text ?? '', 'UploadId') : undefined;
   if (!uploadId) throw new Error(`CreateMultipartUpload: ${created.status} ${created.text}`);
   const etags: string[] = [];
+  const t1 = performance.now();
   await parallel(parts, cfg.mpConcurrency, async (i) => {
     const len = Math.min(cfg.mpPartSize, cfg.mpSize - i * cfg.mpPartSize);
     const offset = (i * cfg.mpPartSize) % (source.length - len + 1);
@@ -218,20 +255,28 @@ async function multipartUpload(c: Client, key: string, cfg: BenchConfig, source:
   });
   const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
   const body = Buffer.from(xml);
+  const t2 = performance.now();
   const done = await c.send('POST', BUCKET, key, { query: { uploadId }, body, length: body.length, keepText: true });
   // S3 may answer 200 and still fail, with an <Error> body.
   if (done.status !== 200 || !/<CompleteMultipartUploadResult/.test(done.text ?? '')) throw new Error(`CompleteMultipartUpload: ${done.status} ${done.text}`);
+  return { create: (t1 - t0) / 1000, parts: (t2 - t1) / 1000, complete: (performance.now() - t2) / 1000 };
 }
 
 export async function multipart(clients: Client[], cfg: BenchConfig, source: Buffer): Promise<MultipartResult> {
-  const res: MultipartResult = { mibPerSec: {} };
+  const res: MultipartResult = { mibPerSec: {}, gatewayPhases: [] };
   const parts = Math.ceil(cfg.mpSize / cfg.mpPartSize);
   for (let round = 0; round < cfg.mpRounds; round++) {
     for (const c of rotate(clients, round)) {
       const key = `mp/round-${round}`;
       settle();
+      let phases = '';
       const s = await timed(async () => {
-        if (c.server.signed) return multipartUpload(c, key, cfg, source);
+        if (c.server.signed) {
+          const p = await multipartUpload(c, key, cfg, source);
+          res.gatewayPhases.push(p);
+          phases = ` (create ${p.create.toFixed(3)} s, parts ${p.parts.toFixed(2)} s, complete ${p.complete.toFixed(3)} s)`;
+          return;
+        }
         await parallel(parts, cfg.mpConcurrency, async (i) => {
           const len = Math.min(cfg.mpPartSize, cfg.mpSize - i * cfg.mpPartSize);
           const offset = (i * cfg.mpPartSize) % (source.length - len + 1);
@@ -243,7 +288,7 @@ export async function multipart(clients: Client[], cfg: BenchConfig, source: Buf
         if (head.status !== 200 || Number(head.headers['content-length']) !== cfg.mpSize) throw new Error(`multipart object: HEAD ${head.status}, ${head.headers['content-length']} bytes, expected ${cfg.mpSize}`);
       }
       (res.mibPerSec[c.server.name] ??= []).push(cfg.mpSize / MiB / s);
-      log(`${cfg.mpSize / MiB} MiB multipart round ${round + 1}/${cfg.mpRounds} ${c.server.name.padEnd(8)} ${(cfg.mpSize / MiB / s).toFixed(0)} MiB/s`);
+      log(`${cfg.mpSize / MiB} MiB multipart round ${round + 1}/${cfg.mpRounds} ${c.server.name.padEnd(8)} ${(cfg.mpSize / MiB / s).toFixed(0)} MiB/s${phases}`);
     }
   }
   return res;

@@ -3,7 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const ROOT = new URL('../', import.meta.url).pathname;
 
@@ -22,7 +24,28 @@ export interface Server {
 
 export const CREDENTIALS = { accessKey: 'BENCHACCESSKEY000001', secretKey: 'bench-secret-key-not-for-production', region: 'us-east-1' };
 
-async function launch(name: ServerName, args: string[], env: NodeJS.ProcessEnv, signed: boolean, portOf: (line: Record<string, unknown>) => number | undefined): Promise<Server> {
+/** A port that was free a moment ago on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+async function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts `node <args>` and waits until it serves: either it prints a JSON line naming its port
+ * (`portOf`), or, when the port was chosen here (`knownPort`), until that port accepts connections.
+ */
+async function launch(name: ServerName, args: string[], env: NodeJS.ProcessEnv, signed: boolean, portOf: (line: Record<string, unknown>) => number | undefined, knownPort?: number): Promise<Server> {
   // stdin stays a pipe: the reference servers exit when it closes, so they cannot outlive the bench.
   const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const complaints: string[] = [];
@@ -32,7 +55,9 @@ async function launch(name: ServerName, args: string[], env: NodeJS.ProcessEnv, 
     for (const line of d.toString().split('\n')) if (line.trim()) complaints.push(line.trim());
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let started = false;
   const port = await new Promise<number>((resolve, reject) => {
+    const done = (p: number) => { started = true; clearTimeout(timer); resolve(p); };
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s: ${stderr}`)), 30_000);
     proc.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before listening: ${stderr}`)); });
     // Reading stdout to the end matters beyond the first line: a full pipe would stall the server.
@@ -40,9 +65,21 @@ async function launch(name: ServerName, args: string[], env: NodeJS.ProcessEnv, 
       let entry: Record<string, unknown>;
       try { entry = JSON.parse(line) as Record<string, unknown>; } catch { return; }
       const p = portOf(entry);
-      if (p) { clearTimeout(timer); resolve(p); return; }
+      if (p && !started) return done(p);
       if (typeof entry.level === 'number' && entry.level >= 40) complaints.push(line);
     });
+    if (knownPort !== undefined) {
+      void (async () => {
+        while (!started && proc.exitCode === null && proc.signalCode === null) {
+          if (await accepts(knownPort)) return done(knownPort);
+          await sleep(50);
+        }
+      })();
+    }
+  }).catch((e: unknown) => {
+    // A server that never came up is still a process to stop.
+    proc.kill('SIGKILL');
+    throw e;
   });
   return {
     name, port, proc, signed, complaints,
@@ -56,14 +93,16 @@ async function launch(name: ServerName, args: string[], env: NodeJS.ProcessEnv, 
   };
 }
 
-/** Starts the gateway (disk driver, embedded metadata); BENCH_CPU_PROF=1 writes a CPU profile of it to `profDir`. */
+/** Starts the gateway (disk driver, embedded metadata); with `profDir`, it writes a CPU profile there when it exits. */
 export async function startGateway(dataDir: string, profDir?: string): Promise<Server> {
   await mkdir(dataDir, { recursive: true });
   // Inherited GATEWAY_* settings (a config file, a log level) would make runs incomparable.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEWAY_')));
+  // At log level warn the gateway does not print its 'listening' line, so the port is chosen here.
+  const port = await freePort();
   Object.assign(env, {
     GATEWAY_HOST: '127.0.0.1',
-    GATEWAY_S3_PORT: '0',
+    GATEWAY_S3_PORT: String(port),
     GATEWAY_QINGSTOR_PORT: '0',
     GATEWAY_DATA_DIR: dataDir,
     GATEWAY_DRIVER: 'disk',
@@ -73,18 +112,30 @@ export async function startGateway(dataDir: string, profDir?: string): Promise<S
     GATEWAY_LOG_LEVEL: 'warn',
   });
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  return launch('gateway', [...nodeArgs, join(ROOT, 'apps/gateway/dist/main.js')], env, true, (e) => (e.msg === 'listening' && typeof e.s3Port === 'number' ? e.s3Port : undefined));
+  return launch('gateway', [...nodeArgs, join(ROOT, 'apps/gateway/dist/main.js')], env, true, (e) => (e.msg === 'listening' && typeof e.s3Port === 'number' ? e.s3Port : undefined), port);
 }
 
-/** Starts a reference server: `raw` or `md5`. */
-export async function startReference(dataDir: string, mode: 'raw' | 'md5'): Promise<Server> {
+/** Starts a reference server: `raw` or `md5` (profiled like the gateway when `profDir` is given). */
+export async function startReference(dataDir: string, mode: 'raw' | 'md5', profDir?: string): Promise<Server> {
   await mkdir(dataDir, { recursive: true });
-  return launch(mode === 'raw' ? 'raw' : 'raw+MD5', [join(ROOT, 'bench/reference-server.mjs'), dataDir, mode], process.env, false, (e) => (e.msg === 'listening' && typeof e.port === 'number' ? e.port : undefined));
+  const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  return launch(mode === 'raw' ? 'raw' : 'raw+MD5', [...nodeArgs, join(ROOT, 'bench/reference-server.mjs'), dataDir, mode], process.env, false, (e) => (e.msg === 'listening' && typeof e.port === 'number' ? e.port : undefined));
 }
 
-/** Resident set now and its high-water mark since the process started, in MiB (from /proc). */
-export function memory(pid: number): { rss: number; peak: number } {
+/**
+ * Resident set now, its high-water mark since the process started, and the current split into
+ * anonymous memory (heap, buffers) and mapped files (code, LMDB's map), in MiB (from /proc).
+ */
+export function memory(pid: number): { rss: number; peak: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+}
+
+/** CPU time (user + system, all threads) the process has used so far, in seconds. */
+export function cpuSeconds(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
