@@ -12,3 +12,4 @@ export * from './users.js';
 export * from './engine.js';
 export * from './multipart.js';
 export * from './seal.js';
+export * from './bytes.js';

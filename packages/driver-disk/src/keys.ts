@@ -24,22 +24,7 @@ export function rangeKey(bucket: string, prefix: string): Buffer {
   return Buffer.from(`${bucket}/${prefix}`, 'utf8');
 }
 
-/** The smallest key greater than every key that starts with `bytes`, or undefined if none exists. */
-export function prefixSuccessor(bytes: Buffer): Buffer | undefined {
-  const out = Buffer.from(bytes);
-  for (let i = out.length - 1; i >= 0; i--) {
-    if (out[i] !== 0xff) {
-      out[i]++;
-      return out.subarray(0, i + 1);
-    }
-  }
-  return undefined;
-}
-
-/** The smallest key strictly greater than `bytes`. */
-export function keySuccessor(bytes: Buffer): Buffer {
-  return Buffer.concat([bytes, Buffer.alloc(1)]);
-}
+export { keySuccessor, prefixSuccessor } from '@twinport/core';
 
 function assertBucket(bucket: string): void {
   if (bucket.length === 0 || bucket.includes('/')) throw new GatewayError('InvalidBucketName');

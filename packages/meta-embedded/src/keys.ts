@@ -14,22 +14,7 @@ export function tablePrefixLength(table: string): number {
   return Buffer.byteLength(table, 'utf8') + 1;
 }
 
-/** The smallest key greater than every key that starts with `bytes`, or undefined if none exists. */
-export function prefixSuccessor(bytes: Buffer): Buffer | undefined {
-  const out = Buffer.from(bytes);
-  for (let i = out.length - 1; i >= 0; i--) {
-    if (out[i] !== 0xff) {
-      out[i]++;
-      return out.subarray(0, i + 1);
-    }
-  }
-  return undefined;
-}
-
-/** The smallest key strictly greater than `bytes` (the key itself followed by a NUL byte). */
-export function keySuccessor(bytes: Buffer): Buffer {
-  return Buffer.concat([bytes, Buffer.alloc(1)]);
-}
+export { keySuccessor, prefixSuccessor } from '@twinport/core';
 
 /** Rejects table names that would break the key layout. */
 export function assertTable(table: string): void {
