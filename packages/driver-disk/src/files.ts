@@ -4,14 +4,16 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /**
- * Streams `body` into a new file at `path` and makes its bytes durable; resolves to the byte count.
+ * Streams `body` into a new file at `path`, after the chunks in `head` (already read from it), and
+ * resolves to the byte count. With `durable`, the file is fsynced before it resolves.
  * On any failure (including an error raised by `body`) the file is removed and the error rethrown.
  */
-export async function receive(body: Readable, path: string): Promise<number> {
+export async function receive(body: Readable, path: string, opts: { durable: boolean; head?: readonly Buffer[] }): Promise<number> {
   // A WriteStream batches queued chunks into writev calls, which keeps throughput at raw-fs
   // speed; `flush` fsyncs before the close that pipeline waits for.
-  const out = createWriteStream(path, { flags: 'wx', flush: true, highWaterMark: 1 << 20 });
+  const out = createWriteStream(path, { flags: 'wx', flush: opts.durable, highWaterMark: 1 << 20 });
   try {
+    for (const chunk of opts.head ?? []) out.write(chunk);
     await pipeline(body, out);
     return out.bytesWritten;
   } catch (e) {
@@ -19,6 +21,17 @@ export async function receive(body: Readable, path: string): Promise<number> {
     if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     await unlinkQuiet(path).catch(() => {});
     throw e;
+  }
+}
+
+/** Makes a file's bytes durable (fdatasync) and returns its size. */
+export async function syncFile(path: string): Promise<number> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.datasync();
+    return (await fh.stat()).size;
+  } finally {
+    await fh.close();
   }
 }
 

@@ -6,7 +6,8 @@ import { GatewayError } from '@twinport/core';
  * id or a validated token, never derived from a key, so no key can name a path.
  *
  * ```
- * <dataDir>/objects/index/          LMDB: `index` (bucket/key → entry) and `pending` (blob ids to reap)
+ * <dataDir>/objects/index/          LMDB: `index` (bucket/key → entry), `inline` (bucket/key → bytes of
+ *                                   small objects) and `pending` (blob ids to reap)
  * <dataDir>/objects/blobs/<ab>/<id> immutable object bytes, fanned out by the id's first two hex digits
  * <dataDir>/objects/tmp/<id>        bytes being received; wiped at open
  * <dataDir>/objects/uploads/<uploadId>/<part>-<id>  parts of multipart uploads in progress
