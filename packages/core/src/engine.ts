@@ -1,4 +1,5 @@
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { chain } from './streams.js';
 import { GatewayError } from './errors.js';
 import type { Driver } from './driver.js';
 import type { MetaStore } from './meta.js';
@@ -112,7 +113,7 @@ export class Engine {
     assertKey(key);
     const check = writeCheck(conditions);
     const digest = new DigestStream({ maxLength: MAX_OBJECT_SIZE, ...input.expect });
-    const body = pipeline(input.body, digest, noop);
+    const body = chain(input.body, digest);
     return this.driver.putObject(bucket, key, body, () => sealRecord(key, digest.result(), attrs), check);
   }
 
@@ -196,7 +197,7 @@ export class Engine {
     const got = await this.driver.getObject(src.bucket, src.key);
     if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
     const digest = new DigestStream({});
-    const body = pipeline(got.body, digest, noop);
+    const body = chain(got.body, digest);
     return this.driver.putObject(dst.bucket, dst.key, body, () => ({ ...record, size: digest.result().size }), check);
   }
 
@@ -208,7 +209,6 @@ export class Engine {
 
 }
 
-function noop(): void {}
 
 function partRange(record: ObjectRecord, partNumber: number): { range?: ByteRange; partsCount?: number } {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) throw new GatewayError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: String(partNumber) });

@@ -13,3 +13,4 @@ export * from './engine.js';
 export * from './multipart.js';
 export * from './seal.js';
 export * from './bytes.js';
+export * from './streams.js';

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { chain } from './streams.js';
 import { GatewayError } from './errors.js';
 import { DigestStream } from './digest.js';
 import { combineCrc, compositeChecksum } from './checksum.js';
@@ -78,7 +79,7 @@ export class Multipart {
     }
     const checksum = sent ?? (upload.checksumAlgorithm ? { algorithm: upload.checksumAlgorithm } : undefined);
     const digest = new DigestStream({ maxLength: MAX_PART_SIZE, ...input.expect, checksum });
-    const body = pipeline(input.body, digest, () => {});
+    const body = chain(input.body, digest);
     return this.storePart(bucket, upload, partNumber, body, digest);
   }
 
@@ -100,7 +101,7 @@ export class Multipart {
     const got = await this.engine.driver.getObject(src.bucket, src.key, range);
     if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
     const digest = new DigestStream({ checksum: upload.checksumAlgorithm ? { algorithm: upload.checksumAlgorithm } : undefined });
-    const body = pipeline(got.body, digest, () => {});
+    const body = chain(got.body, digest);
     return { part: await this.storePart(bucket, upload, partNumber, body, digest), source };
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
-import { GatewayError, DigestStream, algorithmFromHeaderName, isValidChecksumValue, parseAlgorithm, type BodyExpectations, type BodyInput, type ChecksumAlgorithm } from '@twinport/core';
+import type { Readable } from 'node:stream';
+import { GatewayError, DigestStream, chain, algorithmFromHeaderName, isValidChecksumValue, parseAlgorithm, type BodyExpectations, type BodyInput, type ChecksumAlgorithm } from '@twinport/core';
 import { AwsChunkedDecoder, type AuthResult, type ChunkedMode } from './auth/index.js';
 import { header } from './headers.js';
 
@@ -71,7 +71,7 @@ export function bodyInput(req: IncomingMessage, auth: AuthResult<unknown>): Body
       },
     };
   }
-  return { body: pipeline(req, decoder, noop), expect };
+  return { body: chain(req, decoder), expect };
 }
 
 /** Reads a small request body (an XML or JSON document) whole, verified as bodyInput does, up to `limit` bytes. */
@@ -80,7 +80,7 @@ export async function readSmallBody(req: IncomingMessage, auth: AuthResult<unkno
   if (input.expect.length !== undefined && input.expect.length > limit) throw new GatewayError('MaxMessageLengthExceeded');
   const digest = new DigestStream({ ...input.expect, maxLength: limit });
   const chunks: Buffer[] = [];
-  const stream: Readable = pipeline(input.body, digest, noop);
+  const stream: Readable = chain(input.body, digest);
   try {
     for await (const c of stream) chunks.push(c as Buffer);
   } catch (e) {
@@ -90,4 +90,3 @@ export async function readSmallBody(req: IncomingMessage, auth: AuthResult<unkno
   return Buffer.concat(chunks);
 }
 
-function noop(): void {}
