@@ -74,3 +74,21 @@ test('one log line per request, and a clean exit on SIGTERM', async () => {
   assert.equal(requests[0].id, res.headers.get('x-amz-request-id'));
   assert.equal(await gw.stop(), 0);
 });
+
+test('a second gateway on the same data dir is refused while the first runs; a dead one is taken over', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'twinport-lock-'));
+  try {
+    const first = await startGateway({ dataDir: dir });
+    const second = run({ GATEWAY_DATA_DIR: dir });
+    assert.equal(second.status, 2);
+    assert.match(second.stderr, /configuration error: GATEWAY_DATA_DIR: .* is in use by another gateway \(pid \d+\)/);
+    const res = await fetch(`${first.endpoint}/`);
+    assert.equal(res.status, 403, 'the first gateway still serves');
+    await res.text();
+    await first.kill();
+    const again = await startGateway({ dataDir: dir });
+    assert.equal(await again.stop(), 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

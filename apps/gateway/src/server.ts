@@ -8,6 +8,7 @@ import { DiskDriver } from '@twinport/driver-disk';
 import { EmbeddedMetaStore } from '@twinport/meta-embedded';
 import { createS3App } from '@twinport/protocol-s3';
 import { loadUsers, ConfigError, type Config } from './config.js';
+import { lockDataDir } from './lock.js';
 
 /** A running gateway: its listeners' addresses and a way to stop it cleanly. */
 export interface RunningGateway {
@@ -15,19 +16,20 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-async function openStores(config: Config): Promise<{ driver: Driver; meta: MetaStore }> {
+async function openStores(config: Config): Promise<{ driver: Driver; meta: MetaStore; unlock: () => Promise<void> }> {
   if (config.GATEWAY_DRIVER !== 'disk') throw new ConfigError(`GATEWAY_DRIVER: '${config.GATEWAY_DRIVER}' is not available in this version; use 'disk'`);
   if (config.GATEWAY_META !== 'embedded') throw new ConfigError(`GATEWAY_META: '${config.GATEWAY_META}' is not available in this version; use 'embedded'`);
   await mkdir(config.GATEWAY_DATA_DIR, { recursive: true });
+  const unlock = await lockDataDir(config.GATEWAY_DATA_DIR);
   const meta = await EmbeddedMetaStore.open(join(config.GATEWAY_DATA_DIR, 'meta'));
   const driver = await DiskDriver.open(config.GATEWAY_DATA_DIR);
-  return { driver, meta };
+  return { driver, meta, unlock };
 }
 
 /** Opens the stores and starts the listeners. */
 export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
   const users = new UserDirectory(loadUsers(config));
-  const { driver, meta } = await openStores(config);
+  const { driver, meta, unlock } = await openStores(config);
   const engine = new Engine({ driver, meta, zones: config.GATEWAY_ZONES, defaultZone: config.GATEWAY_DEFAULT_ZONE });
   const app = createS3App({ engine, users, domain: config.GATEWAY_S3_DOMAIN, onInternalError: (err, ctx) => log.error({ err, method: ctx.method, url: ctx.url }, 'internal error') });
   const handler = app.callback();
@@ -65,6 +67,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
       });
       await driver.close();
       await meta.close();
+      await unlock();
     },
   };
 }
