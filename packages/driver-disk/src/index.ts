@@ -36,7 +36,9 @@
  * A crash before step 4 commits leaves the new bytes in tmp/ or pending and the old entry intact;
  * a crash after it leaves only the replaced blobs pending. Either way the next open deletes exactly
  * the unreferenced files, without scanning the blob directories. LMDB commits are fsynced before
- * they resolve (overlappingSync off), so an acknowledged write is durable.
+ * they are relied on: with overlappingSync the next transaction commits while the previous one is
+ * being flushed, and every write waits for `flushed` (see durably) before anything depends on it,
+ * so an acknowledged write is durable.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
@@ -85,7 +87,7 @@ export class DiskDriver implements Driver {
   static async open(dataDir: string): Promise<DiskDriver> {
     const layout = new Layout(dataDir);
     await prepare(layout);
-    const root = open({ path: layout.index, overlappingSync: false, maxDbs: 4 });
+    const root = open({ path: layout.index, overlappingSync: true, maxDbs: 4 });
     try {
       const index = root.openDB<IndexEntry, Buffer>({ name: 'index', keyEncoding: 'binary', encoding: 'json' });
       const inline = root.openDB<Buffer, Buffer>({ name: 'inline', keyEncoding: 'binary', encoding: 'binary' });
@@ -108,7 +110,7 @@ export class DiskDriver implements Driver {
     const start = rangeKey(bucket, '');
     const end = prefixSuccessor(start)!;
     const orphans: string[] = [];
-    await this.index.childTransaction(() => {
+    await this.durably(this.index, () => {
       // Collected first: removing under a live cursor is not something to rely on.
       for (const { key, value } of [...this.index.getRange({ start, end })]) {
         this.index.remove(key);
@@ -135,6 +137,7 @@ export class DiskDriver implements Driver {
     try {
       size = await receive(body, tmp, { durable: true, head: head.chunks });
       await registered;
+      await this.root.flushed;
       await rename(tmp, this.layout.blobPath(id));
       await syncDir(this.layout.blobDir(id));
     } catch (e) {
@@ -166,7 +169,7 @@ export class DiskDriver implements Driver {
   async deleteObject(bucket: string, key: string, check?: CommitCheck): Promise<boolean> {
     const k = indexKey(bucket, key);
     let old: IndexEntry | undefined;
-    await this.index.childTransaction(() => {
+    await this.durably(this.index, () => {
       const current = this.index.get(k);
       check?.(current?.record);
       if (!current) return;
@@ -293,7 +296,7 @@ export class DiskDriver implements Driver {
 
   /** Steps 2 and 3 of the protocol for bytes that already exist durably at `files`. */
   private async adopt(files: readonly string[], blobs: readonly BlobRef[]): Promise<void> {
-    await this.pending.childTransaction(() => {
+    await this.durably(this.pending, () => {
       for (const b of blobs) this.pending.put(b.id, 1);
     });
     try {
@@ -317,6 +320,12 @@ export class DiskDriver implements Driver {
     return data;
   }
 
+  /** Runs a write transaction and waits until it is flushed to disk, not merely committed. */
+  private async durably(db: { childTransaction(fn: () => void): Promise<unknown> }, fn: () => void): Promise<void> {
+    await db.childTransaction(fn);
+    await this.root.flushed;
+  }
+
   /**
    * Step 4 (one transaction) and step 5 of the protocol, for blobs already pending and durable,
    * or for an inline object (`data`, with no blobs).
@@ -325,7 +334,7 @@ export class DiskDriver implements Driver {
     let replaced: IndexEntry | undefined;
     let record: ObjectRecord | undefined;
     try {
-      await this.index.childTransaction(() => {
+      await this.durably(this.index, () => {
         const current = this.index.get(k);
         check?.(current?.record);
         const sealed = seal();
