@@ -201,10 +201,10 @@ export class Engine {
     return this.driver.putObject(dst.bucket, dst.key, body, () => ({ ...record, size: digest.result().size }), check);
   }
 
-  /** One page of a bucket listing with S3 delimiter semantics. */
-  async listObjects(user: User | undefined, bucket: string, req: ListRequest): Promise<ListPage> {
-    await this.bucket(user, bucket);
-    return listPage(this.driver, bucket, req);
+  /** One page of a bucket listing with S3 delimiter semantics, with the bucket's record. */
+  async listObjects(user: User | undefined, bucket: string, req: ListRequest): Promise<ListPage & { bucket: BucketRecord }> {
+    const rec = await this.bucket(user, bucket);
+    return { ...(await listPage(this.driver, bucket, req)), bucket: rec };
   }
 
 }

@@ -21,15 +21,20 @@ function entry(r: S3Request, o: ObjectRecord, enc: (s: string) => string | undef
   };
 }
 
-/** ListObjects (v1): resumes after `marker`; NextMarker only with a delimiter. */
-export async function listObjectsV1(r: S3Request): Promise<void> {
+/** The parameters every object listing shares, and one page of it resumed after `after`. */
+async function listingPage(r: S3Request, after: string | undefined) {
   const enc = keyEncoder(r);
   const prefix = r.query.get('prefix') ?? '';
   const delimiter = r.query.get('delimiter') || undefined;
-  const marker = r.query.get('marker') || undefined;
   const maxKeys = intParam(r, 'max-keys', 1000, 1000);
-  const bucket = await r.engine.bucket(r.auth.user, r.bucket!);
-  const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after: marker, maxKeys });
+  const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after, maxKeys });
+  return { enc, prefix, delimiter, maxKeys, page, owner: page.bucket.owner };
+}
+
+/** ListObjects (v1): resumes after `marker`; NextMarker only with a delimiter. */
+export async function listObjectsV1(r: S3Request): Promise<void> {
+  const marker = r.query.get('marker') || undefined;
+  const { enc, prefix, delimiter, maxKeys, page, owner } = await listingPage(r, marker);
   sendXml(r, 'ListBucketResult', {
     Name: r.bucket,
     Prefix: enc(prefix),
@@ -39,7 +44,7 @@ export async function listObjectsV1(r: S3Request): Promise<void> {
     Delimiter: enc(delimiter),
     IsTruncated: page.isTruncated,
     EncodingType: r.query.has('encoding-type') ? 'url' : undefined,
-    Contents: page.objects.map((o) => entry(r, o, enc, bucket.owner)),
+    Contents: page.objects.map((o) => entry(r, o, enc, owner)),
     CommonPrefixes: page.prefixes.map((p) => ({ Prefix: enc(p) })),
   });
 }
@@ -61,16 +66,9 @@ function decodeToken(token: string): string {
 
 /** ListObjectsV2: an opaque continuation token (never URL-encoded), or start-after. */
 export async function listObjectsV2(r: S3Request): Promise<void> {
-  const enc = keyEncoder(r);
-  const prefix = r.query.get('prefix') ?? '';
-  const delimiter = r.query.get('delimiter') || undefined;
   const token = r.query.get('continuation-token');
   const startAfter = r.query.get('start-after') || undefined;
-  const maxKeys = intParam(r, 'max-keys', 1000, 1000);
-  let after = startAfter;
-  if (token !== undefined) after = decodeToken(token);
-  const bucket = await r.engine.bucket(r.auth.user, r.bucket!);
-  const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after, maxKeys });
+  const { enc, prefix, delimiter, maxKeys, page, owner } = await listingPage(r, token !== undefined ? decodeToken(token) : startAfter);
   const fetchOwner = r.query.get('fetch-owner') === 'true';
   sendXml(r, 'ListBucketResult', {
     Name: r.bucket,
@@ -83,20 +81,15 @@ export async function listObjectsV2(r: S3Request): Promise<void> {
     Delimiter: enc(delimiter),
     IsTruncated: page.isTruncated,
     EncodingType: r.query.has('encoding-type') ? 'url' : undefined,
-    Contents: page.objects.map((o) => entry(r, o, enc, fetchOwner ? bucket.owner : undefined)),
+    Contents: page.objects.map((o) => entry(r, o, enc, fetchOwner ? owner : undefined)),
     CommonPrefixes: page.prefixes.map((p) => ({ Prefix: enc(p) })),
   });
 }
 
 /** ListObjectVersions on an unversioned bucket: each object is its one `null` version. */
 export async function listObjectVersions(r: S3Request): Promise<void> {
-  const enc = keyEncoder(r);
-  const prefix = r.query.get('prefix') ?? '';
-  const delimiter = r.query.get('delimiter') || undefined;
   const keyMarker = r.query.get('key-marker') || undefined;
-  const maxKeys = intParam(r, 'max-keys', 1000, 1000);
-  const bucket = await r.engine.bucket(r.auth.user, r.bucket!);
-  const page = await r.engine.listObjects(r.auth.user, r.bucket!, { prefix, delimiter, after: keyMarker, maxKeys });
+  const { enc, prefix, delimiter, maxKeys, page, owner } = await listingPage(r, keyMarker);
   sendXml(r, 'ListVersionsResult', {
     Name: r.bucket,
     Prefix: enc(prefix),
@@ -110,7 +103,7 @@ export async function listObjectVersions(r: S3Request): Promise<void> {
     EncodingType: r.query.has('encoding-type') ? 'url' : undefined,
     Version: page.objects.map((o) => ({
       Key: enc(o.key), VersionId: 'null', IsLatest: true, LastModified: isoTime(o.lastModified),
-      ETag: `"${o.etag}"`, Size: o.size, Owner: ownerXml(r, bucket.owner), StorageClass: 'STANDARD',
+      ETag: `"${o.etag}"`, Size: o.size, Owner: ownerXml(r, owner), StorageClass: 'STANDARD',
     })),
     CommonPrefixes: page.prefixes.map((p) => ({ Prefix: enc(p) })),
   });
