@@ -1,7 +1,10 @@
 // Body builders and readers shared by the conformance suites.
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import type { ObjectRecord, PartRecord } from '../../packages/core/src/types.js';
+import type { ObjectAttributes, ObjectRecord, PartRecord } from '../../packages/core/src/types.js';
+
+/** The attributes of an object written without any. */
+export const NO_ATTRS: ObjectAttributes = { userMeta: {} };
 
 /** A body that yields `data` in chunks of at most `chunk` bytes. */
 export function bodyOf(data: Buffer | string, chunk = 64 * 1024): Readable {

@@ -15,7 +15,7 @@ import { DiskDriver, INLINE_MAX } from '../../packages/driver-disk/src/index.js'
 import { Layout } from '../../packages/driver-disk/src/layout.js';
 import { isGatewayError } from '../../packages/core/src/errors.js';
 import { driverConformance } from '../conformance/driver-suite.js';
-import { bodyOf, partOf, readAll, recordOf } from '../conformance/streams.js';
+import { NO_ATTRS, bodyOf, partOf, readAll, recordOf } from '../conformance/streams.js';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'twinport-disk-'));
 
@@ -55,12 +55,12 @@ describe('DiskDriver on disk', () => {
     const dir = await scratch();
     let d = await DiskDriver.open(dir);
     await d.createBucket('b');
-    await d.putObject('b', 'keep', bodyOf('hello'), () => recordOf('keep', 'hello'));
+    await d.putObject('b', 'keep', bodyOf('hello'), { attrs: NO_ATTRS, seal: () => recordOf('keep', 'hello') });
     const big = randomBytes(INLINE_MAX + 1);
-    await d.putObject('b', 'big', bodyOf(big), () => recordOf('big', big));
-    const up = `u_${randomUUID()}`;
-    const parts = [await d.putPart('b', up, 1, bodyOf('one'), () => partOf(1, 'one')), await d.putPart('b', up, 2, bodyOf('two'), () => partOf(2, 'two'))];
-    await d.completeUpload('b', 'mp', up, parts, recordOf('mp', 'onetwo'));
+    await d.putObject('b', 'big', bodyOf(big), { attrs: NO_ATTRS, seal: () => recordOf('big', big) });
+    const up = { uploadId: `u_${randomUUID()}`, key: 'mp' };
+    const parts = [await d.putPart('b', up, 1, bodyOf('one'), { seal: () => partOf(1, 'one') }), await d.putPart('b', up, 2, bodyOf('two'), { seal: () => partOf(2, 'two') })];
+    await d.completeUpload('b', up, parts, recordOf('mp', 'onetwo'));
     await d.close();
 
     const layout = new Layout(dir);
@@ -93,14 +93,14 @@ describe('DiskDriver on disk', () => {
     const dir = await scratch();
     const d = await DiskDriver.open(dir);
     await d.createBucket('b');
-    const up = `u_${randomUUID()}`;
-    const parts = [await d.putPart('b', up, 1, bodyOf('one'), () => partOf(1, 'one')), await d.putPart('b', up, 2, bodyOf('two'), () => partOf(2, 'two'))];
+    const up = { uploadId: `u_${randomUUID()}`, key: 'mp' };
+    const parts = [await d.putPart('b', up, 1, bodyOf('one'), { seal: () => partOf(1, 'one') }), await d.putPart('b', up, 2, bodyOf('two'), { seal: () => partOf(2, 'two') })];
     const refuse = () => {
       throw new Error('precondition');
     };
-    await assert.rejects(d.completeUpload('b', 'mp', up, parts, recordOf('mp', 'onetwo'), refuse), /precondition/);
+    await assert.rejects(d.completeUpload('b', up, parts, recordOf('mp', 'onetwo'), refuse), /precondition/);
     assert.equal(await blobFiles(dir), 0);
-    await d.completeUpload('b', 'mp', up, parts, recordOf('mp', 'onetwo'));
+    await d.completeUpload('b', up, parts, recordOf('mp', 'onetwo'));
     assert.equal((await readAll((await d.getObject('b', 'mp'))!.body)).toString(), 'onetwo');
     assert.deepEqual(await readdir(new Layout(dir).uploads), []);
     await d.close();
@@ -115,20 +115,20 @@ describe('DiskDriver on disk', () => {
     await d.createBucket('b');
     const files = async () => [await blobFiles(dir), (await readdir(layout.tmp)).length];
     const [atMax, overMax, small] = [randomBytes(INLINE_MAX), randomBytes(INLINE_MAX + 1), randomBytes(10)];
-    await d.putObject('b', 'k', bodyOf(atMax), () => recordOf('k', atMax));
+    await d.putObject('b', 'k', bodyOf(atMax), { attrs: NO_ATTRS, seal: () => recordOf('k', atMax) });
     assert.deepEqual(await files(), [0, 0], 'INLINE_MAX bytes: no file at all');
-    await d.putObject('b', 'k', bodyOf(overMax), () => recordOf('k', overMax));
+    await d.putObject('b', 'k', bodyOf(overMax), { attrs: NO_ATTRS, seal: () => recordOf('k', overMax) });
     assert.deepEqual(await files(), [1, 0], 'one byte more: a blob');
-    await d.putObject('b', 'k', bodyOf(small), () => recordOf('k', small));
+    await d.putObject('b', 'k', bodyOf(small), { attrs: NO_ATTRS, seal: () => recordOf('k', small) });
     assert.deepEqual(await files(), [0, 0], 'overwritten by a small object: the blob is reaped');
-    await d.putObject('b', 'k', bodyOf(overMax), () => recordOf('k', overMax));
+    await d.putObject('b', 'k', bodyOf(overMax), { attrs: NO_ATTRS, seal: () => recordOf('k', overMax) });
     await d.copyObject({ bucket: 'b', key: 'k' }, { bucket: 'b', key: 'c' }, recordOf('c', overMax));
     assert.deepEqual(await files(), [2, 0]);
-    await d.putObject('b', 'c', bodyOf(small), () => recordOf('c', small));
+    await d.putObject('b', 'c', bodyOf(small), { attrs: NO_ATTRS, seal: () => recordOf('c', small) });
     assert.deepEqual(await files(), [1, 0], 'the copy, overwritten by a small object, is reaped');
     await d.copyObject({ bucket: 'b', key: 'c' }, { bucket: 'b', key: 'k' }, recordOf('k', small));
     assert.deepEqual(await files(), [0, 0], 'a small copy over a large object reaps its blob');
-    await d.putObject('b', 'gone', bodyOf(atMax), () => recordOf('gone', atMax));
+    await d.putObject('b', 'gone', bodyOf(atMax), { attrs: NO_ATTRS, seal: () => recordOf('gone', atMax) });
     await d.deleteObject('b', 'gone');
     await d.close();
     assert.deepEqual(await pendingIds(dir), []);
@@ -149,15 +149,15 @@ describe('DiskDriver on disk', () => {
     const layout = new Layout(dir);
     const d = await DiskDriver.open(dir);
     await d.createBucket('b');
-    const up = `u_${randomUUID()}`;
+    const up = { uploadId: `u_${randomUUID()}`, key: 'mp' };
     const [one, two] = [randomBytes(100_000), randomBytes(5_000)];
-    const parts = [await d.putPart('b', up, 1, bodyOf(one), () => partOf(1, one)), await d.putPart('b', up, 2, bodyOf(two), () => partOf(2, two))];
+    const parts = [await d.putPart('b', up, 1, bodyOf(one), { seal: () => partOf(1, one) }), await d.putPart('b', up, 2, bodyOf(two), { seal: () => partOf(2, two) })];
     const whole = Buffer.concat([one, two]);
     const invalidPart = (n: number) => (e: unknown) => isGatewayError(e) && e.code === 'InvalidPart' && e.details?.PartNumber === String(n);
-    await truncate(layout.partPath(up, parts[0].ref), 4096);
-    await assert.rejects(d.completeUpload('b', 'mp', up, parts, recordOf('mp', whole)), invalidPart(1));
-    await unlink(layout.partPath(up, parts[1].ref));
-    await assert.rejects(d.completeUpload('b', 'mp', up, parts.slice(1), recordOf('mp', two)), invalidPart(2));
+    await truncate(layout.partPath(up.uploadId, parts[0].ref), 4096);
+    await assert.rejects(d.completeUpload('b', up, parts, recordOf('mp', whole)), invalidPart(1));
+    await unlink(layout.partPath(up.uploadId, parts[1].ref));
+    await assert.rejects(d.completeUpload('b', up, parts.slice(1), recordOf('mp', two)), invalidPart(2));
     assert.equal(await d.headObject('b', 'mp'), undefined);
     assert.equal(await blobFiles(dir), 0);
     await d.abortUpload('b', up);
@@ -187,7 +187,7 @@ describe('DiskDriver on disk', () => {
     // Bodies too large to live in the index, so that every key gets a file.
     const body = (i: number) => Buffer.concat([Buffer.from(`v${i}`), Buffer.alloc(INLINE_MAX)]);
     const keys = ['../x', '../../x', 'a/../../b', '/etc/passwd', '..', '.', '../', '%2e%2e/x', '..\\..\\x', 'nul\0byte', '/'.repeat(1024), `${'../'.repeat(341)}x`];
-    for (const [i, k] of keys.entries()) await d.putObject('t', k, bodyOf(body(i)), () => recordOf(k, body(i)));
+    for (const [i, k] of keys.entries()) await d.putObject('t', k, bodyOf(body(i)), { attrs: NO_ATTRS, seal: () => recordOf(k, body(i)) });
     for (const [i, k] of keys.entries()) assert.ok(body(i).equals(await readAll((await d.getObject('t', k))!.body)), k);
     const listed = (await d.listObjects('t', { prefix: '', limit: 100 })).map((r) => r.key);
     assert.deepEqual(listed, [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
@@ -204,7 +204,7 @@ describe('DiskDriver on disk', () => {
     const d = await DiskDriver.open(dir);
     await d.createBucket('b');
     const v1 = randomBytes(4 << 20);
-    await d.putObject('b', 'k', bodyOf(v1), () => recordOf('k', v1));
+    await d.putObject('b', 'k', bodyOf(v1), { attrs: NO_ATTRS, seal: () => recordOf('k', v1) });
     const fds = () => readdirSync('/proc/self/fd').length;
     const settle = () => new Promise((r) => setTimeout(r, 20));
     await settle();
@@ -219,13 +219,13 @@ describe('DiskDriver on disk', () => {
 
     const reading = (await d.getObject('b', 'k'))!;
     const v2 = randomBytes(INLINE_MAX + 1);
-    await d.putObject('b', 'k', bodyOf(v2), () => recordOf('k', v2));
+    await d.putObject('b', 'k', bodyOf(v2), { attrs: NO_ATTRS, seal: () => recordOf('k', v2) });
     assert.equal(await blobFiles(dir), 2, 'the old blob waits for its reader');
     assert.ok(v1.equals(await readAll(reading.body)));
     for (let i = 0; i < 50 && (await blobFiles(dir)) > 1; i++) await settle();
     assert.equal(await blobFiles(dir), 1, 'and goes once the reader is done');
     const again = (await d.getObject('b', 'k'))!;
-    await d.putObject('b', 'k', bodyOf('v3'), () => recordOf('k', 'v3'));
+    await d.putObject('b', 'k', bodyOf('v3'), { attrs: NO_ATTRS, seal: () => recordOf('k', 'v3') });
     assert.equal(await blobFiles(dir), 1, 'replaced by a small object, the blob still waits for its reader');
     assert.ok(v2.equals(await readAll(again.body)));
     for (let i = 0; i < 50 && (await blobFiles(dir)) > 0; i++) await settle();
@@ -262,7 +262,7 @@ const d = await DiskDriver.open(process.argv[2]);
 await d.createBucket('crash');
 console.log('ready');
 const rec = (key, i, size) => ({ key, size, etag: 'e' + i, lastModified: 0, userMeta: {} });
-const part = (n, b) => () => ({ partNumber: n, size: b.length, etag: 'p', lastModified: 0 });
+const part = (n, b) => ({ seal: () => ({ partNumber: n, size: b.length, etag: 'p', lastModified: 0 }) });
 await Promise.all([0, 1, 2, 3].map(async (lane) => {
   const key = 'k' + lane;
   for (let i = lane; ; i += 4) {
@@ -270,10 +270,10 @@ await Promise.all([0, 1, 2, 3].map(async (lane) => {
     console.log('start', lane, i);
     if (opOf(i) === 'delete') await d.deleteObject('crash', key);
     else if (opOf(i) === 'multipart') {
-      const up = 'u' + i, a = data.subarray(0, data.length >> 1), b = data.subarray(data.length >> 1);
+      const up = { uploadId: 'u' + i, key }, a = data.subarray(0, data.length >> 1), b = data.subarray(data.length >> 1);
       const parts = [await d.putPart('crash', up, 1, Readable.from([a]), part(1, a)), await d.putPart('crash', up, 2, Readable.from([b]), part(2, b))];
-      await d.completeUpload('crash', key, up, parts, rec(key, i, data.length));
-    } else await d.putObject('crash', key, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), () => rec(key, i, data.length));
+      await d.completeUpload('crash', up, parts, rec(key, i, data.length));
+    } else await d.putObject('crash', key, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), { attrs: { userMeta: {} }, seal: () => rec(key, i, data.length) });
     console.log('done', lane, i);
   }
 }));

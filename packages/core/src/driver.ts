@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ByteRange, ObjectRecord, PartRecord } from './types.js';
+import type { ByteRange, ObjectAttributes, ObjectRecord, PartRecord } from './types.js';
 
 /**
  * A storage driver keeps object bytes and the per-object record, and lists keys in order.
@@ -20,11 +20,11 @@ export interface Driver {
 
   /**
    * Stores `body` under `key`. The object becomes visible atomically, and only if `body` ends
-   * without error: then `seal()` is called for the record to store and `check` (if given) is
-   * called with the current record inside the commit, where throwing aborts the write.
+   * without error: then `opts.seal()` is called for the record to store and `opts.check` (if given)
+   * is called with the current record inside the commit, where throwing aborts the write.
    * A failed write leaves the previous object untouched and no temporary data behind.
    */
-  putObject(bucket: string, key: string, body: Readable, seal: () => ObjectRecord, check?: CommitCheck): Promise<ObjectRecord>;
+  putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord>;
 
   /** The record of `key`, or undefined when there is none. */
   headObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
@@ -42,20 +42,23 @@ export interface Driver {
    */
   listObjects(bucket: string, opts: ListOptions): Promise<ObjectRecord[]>;
 
-  /** Stores one part of a multipart upload; `seal()` gives the part's record once `body` ended. */
-  putPart(bucket: string, uploadId: string, partNumber: number, body: Readable, seal: () => Omit<PartRecord, 'ref'>): Promise<PartRecord>;
+  /** Prepares storage for a new multipart upload; resolves to the driver's handle, kept as `upload.ref`. */
+  createUpload(bucket: string, key: string, attrs: ObjectAttributes): Promise<string | undefined>;
+
+  /** Stores one part (numbered 1..10000) of an upload; `opts.seal()` gives the part's record once `body` ended. */
+  putPart(bucket: string, upload: UploadHandle, partNumber: number, body: Readable, opts: PartOptions): Promise<PartRecord>;
 
   /** Deletes a part's bytes, superseded by a re-upload of the same part number. */
-  deletePart(bucket: string, uploadId: string, ref: string): Promise<void>;
+  deletePart(bucket: string, upload: UploadHandle, ref: string): Promise<void>;
 
   /**
-   * Makes the listed parts, in order, the object `key` with `record`, atomically as putObject does,
-   * and releases the upload's storage (including parts not listed).
+   * Makes the listed parts, in order, the object `upload.key` with `record`, atomically as putObject
+   * does, and releases the upload's storage (including parts not listed).
    */
-  completeUpload(bucket: string, key: string, uploadId: string, parts: PartRecord[], record: ObjectRecord, check?: CommitCheck): Promise<ObjectRecord>;
+  completeUpload(bucket: string, upload: UploadHandle, parts: PartRecord[], record: ObjectRecord, check?: CommitCheck): Promise<ObjectRecord>;
 
   /** Releases all storage of an upload (idempotent). */
-  abortUpload(bucket: string, uploadId: string): Promise<void>;
+  abortUpload(bucket: string, upload: UploadHandle): Promise<void>;
 
   /** Server-side copy, when `capabilities.copy`; otherwise the core streams get→put. */
   copyObject?(src: { bucket: string; key: string }, dst: { bucket: string; key: string }, record: ObjectRecord, check?: CommitCheck): Promise<ObjectRecord>;
@@ -76,6 +79,33 @@ export interface ListOptions {
   after?: string;
   skipPrefix?: boolean;
   limit: number;
+}
+
+/** What a driver gets with a body to store, besides the key. */
+export interface PutOptions {
+  /** The object's attributes, known before the body streams (an upstream must send them first). */
+  attrs: ObjectAttributes;
+  /** The body's length when the client declared it (an upstream must announce it). */
+  size?: number;
+  /** Called once the body ended without error: the record to store. */
+  seal: () => ObjectRecord;
+  /** Called with the key's current record inside the commit; throwing aborts the write. */
+  check?: CommitCheck;
+}
+
+/** What a driver gets with a part's body. */
+export interface PartOptions {
+  /** The part's length when the client declared it. */
+  size?: number;
+  /** Called once the body ended without error: the part's record, without the driver's ref. */
+  seal: () => Omit<PartRecord, 'ref'>;
+}
+
+/** A multipart upload as a driver sees it: the core's id, the target key and the driver's own handle. */
+export interface UploadHandle {
+  uploadId: string;
+  key: string;
+  ref?: string;
 }
 
 /** Called with the key's current record inside a write's commit; throw to abort the write. */

@@ -114,7 +114,7 @@ export class Engine {
     const check = writeCheck(conditions);
     const digest = new DigestStream({ maxLength: MAX_OBJECT_SIZE, ...input.expect });
     const body = chain(input.body, digest);
-    return this.driver.putObject(bucket, key, body, () => sealRecord(key, digest.result(), attrs), check);
+    return this.driver.putObject(bucket, key, body, { attrs, size: input.expect.length, seal: () => sealRecord(key, digest.result(), attrs), check });
   }
 
   /** The record of an object, after access and existence checks. */
@@ -198,7 +198,7 @@ export class Engine {
     if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
     const digest = new DigestStream({});
     const body = chain(got.body, digest);
-    return this.driver.putObject(dst.bucket, dst.key, body, () => ({ ...record, size: digest.result().size }), check);
+    return this.driver.putObject(dst.bucket, dst.key, body, { attrs: pickAttrs(record), size: source.size, seal: () => ({ ...record, size: digest.result().size }), check });
   }
 
   /** One page of a bucket listing with S3 delimiter semantics, with the bucket's record. */

@@ -55,7 +55,8 @@ export class Multipart {
         throw new GatewayError('InvalidRequest', `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
       }
     }
-    const upload: UploadRecord = { uploadId: randomBytes(24).toString('base64url'), bucket, key, owner: user.id, initiated: Date.now(), attrs, checksumAlgorithm: algorithm, checksumType: algorithm ? type : undefined };
+    const ref = await this.engine.driver.createUpload(bucket, key, attrs);
+    const upload: UploadRecord = { uploadId: randomBytes(24).toString('base64url'), bucket, key, owner: user.id, initiated: Date.now(), attrs, checksumAlgorithm: algorithm, checksumType: algorithm ? type : undefined, ref };
     await this.engine.meta.put('uploads', upload.uploadId, upload);
     await this.engine.meta.put('upload-index', indexId(upload), upload.uploadId);
     return upload;
@@ -80,7 +81,7 @@ export class Multipart {
     const checksum = sent ?? (upload.checksumAlgorithm ? { algorithm: upload.checksumAlgorithm } : undefined);
     const digest = new DigestStream({ maxLength: MAX_PART_SIZE, ...input.expect, checksum });
     const body = chain(input.body, digest);
-    return this.storePart(bucket, upload, partNumber, body, digest);
+    return this.storePart(bucket, upload, partNumber, body, digest, input.expect.length);
   }
 
   /** UploadPartCopy: a part made from (a range of) an existing object. */
@@ -102,24 +103,25 @@ export class Multipart {
     if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
     const digest = new DigestStream({ checksum: upload.checksumAlgorithm ? { algorithm: upload.checksumAlgorithm } : undefined });
     const body = chain(got.body, digest);
-    return { part: await this.storePart(bucket, upload, partNumber, body, digest), source };
+    return { part: await this.storePart(bucket, upload, partNumber, body, digest, range ? range.end - range.start + 1 : source.size), source };
   }
 
-  private async storePart(bucket: string, upload: UploadRecord, partNumber: number, body: Readable, digest: DigestStream): Promise<PartRecord> {
+  private async storePart(bucket: string, upload: UploadRecord, partNumber: number, body: Readable, digest: DigestStream, size: number | undefined): Promise<PartRecord> {
     const driver = this.engine.driver;
-    const part = await driver.putPart(bucket, upload.uploadId, partNumber, body, () => {
+    const seal = () => {
       const d = digest.result();
       return { partNumber, size: d.size, etag: d.md5.toString('hex'), checksum: d.checksum?.digest.toString('base64'), lastModified: Date.now() };
-    });
+    };
+    const part = await driver.putPart(bucket, upload, partNumber, body, { size, seal });
     let replaced: PartRecord | undefined;
     await this.engine.meta.update<PartRecord>('parts', `${upload.uploadId}/${pad(partNumber)}`, (cur) => {
       replaced = cur;
       return part;
     });
-    if (replaced && replaced.ref !== part.ref) await driver.deletePart(bucket, upload.uploadId, replaced.ref);
+    if (replaced && replaced.ref !== part.ref) await driver.deletePart(bucket, upload, replaced.ref);
     // An abort or complete that raced with this part may have released the upload already.
     if (!(await this.engine.meta.get('uploads', upload.uploadId))) {
-      await driver.deletePart(bucket, upload.uploadId, part.ref);
+      await driver.deletePart(bucket, upload, part.ref);
       await this.engine.meta.delete('parts', `${upload.uploadId}/${pad(partNumber)}`);
       throw new GatewayError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
     }
@@ -165,7 +167,7 @@ export class Multipart {
       checksum: objectChecksum(upload, parts),
       parts: parts.map(({ partNumber, size, etag, checksum }) => ({ partNumber, size, etag, checksum })),
     };
-    const done = await this.engine.driver.completeUpload(bucket, key, uploadId, parts, record, check);
+    const done = await this.engine.driver.completeUpload(bucket, upload, parts, record, check);
     await this.forget(upload);
     return done;
   }
@@ -174,7 +176,7 @@ export class Multipart {
   async abort(user: User, bucket: string, key: string, uploadId: string): Promise<void> {
     const upload = await this.get(user, bucket, key, uploadId);
     await this.forget(upload);
-    await this.engine.driver.abortUpload(bucket, uploadId);
+    await this.engine.driver.abortUpload(bucket, upload);
   }
 
   /** Whether a bucket has uploads in progress (which make it non-empty for DeleteBucket). */

@@ -68,6 +68,8 @@ export interface UploadRecord {
   attrs: ObjectAttributes;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+  /** The driver's handle for the upload (e.g. the upstream's upload id). */
+  ref?: string;
 }
 
 /** One uploaded part; `ref` is the driver's own handle to the part's bytes. */

@@ -45,7 +45,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartRecord } from '@twinport/core';
+import { GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartOptions, type PartRecord, type PutOptions, type UploadHandle } from '@twinport/core';
 import { Layout } from './layout.js';
 import { code, linkOrCopy, mapLimit, receive, removeTree, syncDir, unlinkQuiet } from './files.js';
 import { PartFlusher } from './flush.js';
@@ -125,7 +125,8 @@ export class DiskDriver implements Driver {
   }
 
   /** Commits `body` inline if it ends within INLINE_MAX bytes, else through a blob (see the protocol above). */
-  async putObject(bucket: string, key: string, body: Readable, seal: () => ObjectRecord, check?: CommitCheck): Promise<ObjectRecord> {
+  async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord> {
+    const { seal, check } = opts;
     const k = indexKey(bucket, key);
     const head = await collect(body, INLINE_MAX);
     if (head.ended) return this.commit(k, [], seal, check, Buffer.concat(head.chunks, head.size));
@@ -202,11 +203,17 @@ export class DiskDriver implements Driver {
     return out;
   }
 
+  /** Nothing to prepare: the upload's directory appears with its first part. */
+  async createUpload(): Promise<undefined> {
+    return undefined;
+  }
+
   /**
    * Writes a part straight to `uploads/<uploadId>/<partNumber>-<id>` (its ref is that file name)
    * and answers without waiting for a flush: completeUpload makes the parts it uses durable.
    */
-  async putPart(bucket: string, uploadId: string, partNumber: number, body: Readable, seal: () => Omit<PartRecord, 'ref'>): Promise<PartRecord> {
+  async putPart(bucket: string, upload: UploadHandle, partNumber: number, body: Readable, opts: PartOptions): Promise<PartRecord> {
+    const { uploadId } = upload;
     const dir = this.layout.uploadDir(uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) throw new GatewayError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive.');
     const ref = `${partNumber}-${randomUUID()}`;
@@ -214,7 +221,7 @@ export class DiskDriver implements Driver {
     await mkdir(dir, { recursive: true });
     try {
       await receive(body, file, { durable: false });
-      const part = { ...seal(), ref };
+      const part = { ...opts.seal(), ref };
       this.flusher.start(file);
       return part;
     } catch (e) {
@@ -225,15 +232,16 @@ export class DiskDriver implements Driver {
   }
 
   /** Deletes one part file (missing is fine). */
-  async deletePart(bucket: string, uploadId: string, ref: string): Promise<void> {
-    const file = this.layout.partPath(uploadId, ref);
+  async deletePart(bucket: string, upload: UploadHandle, ref: string): Promise<void> {
+    const file = this.layout.partPath(upload.uploadId, ref);
     await unlinkQuiet(file);
     this.flusher.forget(file);
   }
 
   /** Makes the listed parts durable, links them into blobs, commits them as `key`, then removes the upload's directory. */
-  async completeUpload(bucket: string, key: string, uploadId: string, parts: PartRecord[], record: ObjectRecord, check?: CommitCheck): Promise<ObjectRecord> {
-    const k = indexKey(bucket, key);
+  async completeUpload(bucket: string, upload: UploadHandle, parts: PartRecord[], record: ObjectRecord, check?: CommitCheck): Promise<ObjectRecord> {
+    const { uploadId } = upload;
+    const k = indexKey(bucket, upload.key);
     const dir = this.layout.uploadDir(uploadId);
     const files = parts.map((p) => this.layout.partPath(uploadId, p.ref));
     // putPart did not flush; a part cut short (by a power loss before this point) must not be adopted.
@@ -258,8 +266,8 @@ export class DiskDriver implements Driver {
   }
 
   /** Removes the upload's directory and every part in it (idempotent). */
-  async abortUpload(bucket: string, uploadId: string): Promise<void> {
-    const dir = this.layout.uploadDir(uploadId);
+  async abortUpload(bucket: string, upload: UploadHandle): Promise<void> {
+    const dir = this.layout.uploadDir(upload.uploadId);
     await removeTree(dir);
     this.flusher.forget(dir + sep);
   }
