@@ -21,7 +21,7 @@ export function metaConformance(name: string, open: () => Promise<MetaFixture>):
       fx = await open();
       m = fx.meta;
     });
-    after(() => fx.cleanup());
+    after(() => fx?.cleanup());
 
     test('get, put and replace', async () => {
       assert.equal(await m.get('t-basic', 'missing'), undefined);

@@ -15,7 +15,8 @@ export interface MetaStore {
 
   /**
    * Atomic read-modify-write: `fn` gets the current value and returns the new one, or undefined to
-   * delete it. Resolves to what was stored. `fn` may throw to abort without change.
+   * delete it. Resolves to what was stored. `fn` may throw to abort without change, and may be
+   * called more than once (a store that retries on a conflicting write calls it again).
    */
   update<T>(table: string, id: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined>;
 

@@ -1,1 +1,1 @@
-export {};
+export { RedisMetaStore, type RedisMetaOptions } from './store.js';
