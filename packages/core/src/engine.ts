@@ -11,6 +11,7 @@ import { resolveRange } from './range.js';
 import { listPage, type ListPage, type ListRequest } from './listing.js';
 import { Multipart } from './multipart.js';
 import { sealRecord } from './seal.js';
+import { allows, normalizeGrants, type Access, type Grant } from './acl.js';
 
 /** Largest single PUT S3 accepts. */
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
@@ -76,12 +77,12 @@ export class Engine {
     }
   }
 
-  /** Creates a bucket in `zone` (the default zone when absent). */
-  async createBucket(user: User, name: string, zone?: string): Promise<BucketRecord> {
+  /** Creates a bucket in `zone` (the default zone when absent), with `acl` grants if given. */
+  async createBucket(user: User, name: string, zone?: string, acl?: Grant[]): Promise<BucketRecord> {
     assertBucketName(name);
     const z = zone || this.defaultZone;
     if (!this.zones.includes(z)) throw new GatewayError('InvalidLocationConstraint', undefined, { LocationConstraint: z });
-    const rec: BucketRecord = { name, owner: user.id, zone: z, created: Date.now() };
+    const rec: BucketRecord = { name, owner: user.id, zone: z, created: Date.now(), ...(acl?.length ? { acl: normalizeGrants(acl, user.id) } : {}) };
     if (!(await this.meta.insert('buckets', name, rec))) {
       const existing = await this.meta.get<BucketRecord>('buckets', name);
       throw new GatewayError(existing?.owner === user.id ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, { BucketName: name });
@@ -90,17 +91,28 @@ export class Engine {
     return rec;
   }
 
-  /** The bucket record if `user` may use it; NoSuchBucket or AccessDenied otherwise. */
-  async bucket(user: User | undefined, name: string): Promise<BucketRecord> {
+  /** The bucket record if `user` (undefined = anonymous) has `need` on it; NoSuchBucket or AccessDenied otherwise. */
+  async bucket(user: User | undefined, name: string, need: Access): Promise<BucketRecord> {
     const rec = await this.meta.get<BucketRecord>('buckets', name);
     if (!rec) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
-    if (!user || rec.owner !== user.id) throw new GatewayError('AccessDenied');
+    if (!allows(rec, user, need)) throw new GatewayError('AccessDenied');
     return rec;
+  }
+
+  /** Replaces a bucket's grants (the owner keeps FULL_CONTROL); needs WRITE_ACP. */
+  async putBucketAcl(user: User | undefined, name: string, grants: Grant[]): Promise<BucketRecord> {
+    const rec = await this.bucket(user, name, 'WRITE_ACP');
+    const acl = normalizeGrants(grants, rec.owner);
+    const stored = await this.meta.update<BucketRecord>('buckets', name, (cur) => {
+      if (!cur) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+      return { ...cur, acl };
+    });
+    return stored!;
   }
 
   /** Deletes an empty bucket (no objects, no uploads in progress). */
   async deleteBucket(user: User, name: string): Promise<void> {
-    await this.bucket(user, name);
+    await this.bucket(user, name, 'OWNER');
     const objects = await this.driver.listObjects(name, { prefix: '', limit: 1 });
     if (objects.length > 0 || (await this.multipart.hasUploads(name))) throw new GatewayError('BucketNotEmpty', undefined, { BucketName: name });
     await this.meta.delete('buckets', name);
@@ -108,8 +120,8 @@ export class Engine {
   }
 
   /** Stores an object from a streamed body, verifying what the client declared before commit. */
-  async putObject(user: User, bucket: string, key: string, input: BodyInput, attrs: ObjectAttributes, conditions: Conditions = {}): Promise<ObjectRecord> {
-    await this.bucket(user, bucket);
+  async putObject(user: User | undefined, bucket: string, key: string, input: BodyInput, attrs: ObjectAttributes, conditions: Conditions = {}): Promise<ObjectRecord> {
+    await this.bucket(user, bucket, 'WRITE');
     assertKey(key);
     const check = writeCheck(conditions);
     const digest = new DigestStream({ maxLength: MAX_OBJECT_SIZE, ...input.expect });
@@ -128,7 +140,7 @@ export class Engine {
   }
 
   private async read(user: User | undefined, bucket: string, key: string, opts: ReadOptions, withBody: boolean): Promise<ReadResult> {
-    await this.bucket(user, bucket);
+    await this.bucket(user, bucket, 'READ');
     const record = await this.driver.headObject(bucket, key);
     if (!record) throw new GatewayError('NoSuchKey', undefined, { Key: key });
     if (opts.conditions) checkReadConditions(opts.conditions, record);
@@ -152,15 +164,15 @@ export class Engine {
   }
 
   /** Deletes an object; deleting a missing key succeeds, as in S3. */
-  async deleteObject(user: User, bucket: string, key: string, conditions: { ifMatch?: string } = {}): Promise<void> {
-    await this.bucket(user, bucket);
+  async deleteObject(user: User | undefined, bucket: string, key: string, conditions: { ifMatch?: string } = {}): Promise<void> {
+    await this.bucket(user, bucket, 'WRITE');
     const check = conditions.ifMatch !== undefined ? writeCheck({ ifMatch: conditions.ifMatch }) : undefined;
     await this.driver.deleteObject(bucket, key, check);
   }
 
   /** Deletes many keys; reports each key's outcome without stopping at the first failure. */
-  async deleteObjects(user: User, bucket: string, keys: string[]): Promise<Array<{ key: string; error?: GatewayError }>> {
-    await this.bucket(user, bucket);
+  async deleteObjects(user: User | undefined, bucket: string, keys: string[]): Promise<Array<{ key: string; error?: GatewayError }>> {
+    await this.bucket(user, bucket, 'WRITE');
     const out: Array<{ key: string; error?: GatewayError }> = [];
     for (const key of keys) {
       try {
@@ -178,9 +190,9 @@ export class Engine {
    * Copies an object. With `replace`, `attrs` become the new attributes; otherwise the source's are
    * kept, and copying an object onto itself is refused as S3 does.
    */
-  async copyObject(user: User, src: { bucket: string; key: string }, dst: { bucket: string; key: string }, opts: { replace: boolean; attrs: ObjectAttributes; sourceConditions: Conditions; conditions?: Conditions }): Promise<ObjectRecord> {
-    await this.bucket(user, src.bucket);
-    await this.bucket(user, dst.bucket);
+  async copyObject(user: User | undefined, src: { bucket: string; key: string }, dst: { bucket: string; key: string }, opts: { replace: boolean; attrs: ObjectAttributes; sourceConditions: Conditions; conditions?: Conditions }): Promise<ObjectRecord> {
+    await this.bucket(user, src.bucket, 'READ');
+    await this.bucket(user, dst.bucket, 'WRITE');
     assertKey(dst.key);
     if (!opts.replace && src.bucket === dst.bucket && src.key === dst.key) {
       throw new GatewayError('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
@@ -203,7 +215,7 @@ export class Engine {
 
   /** One page of a bucket listing with S3 delimiter semantics, with the bucket's record. */
   async listObjects(user: User | undefined, bucket: string, req: ListRequest): Promise<ListPage & { bucket: BucketRecord }> {
-    const rec = await this.bucket(user, bucket);
+    const rec = await this.bucket(user, bucket, 'READ');
     return { ...(await listPage(this.driver, bucket, req)), bucket: rec };
   }
 

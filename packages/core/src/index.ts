@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './types.js';
+export * from './acl.js';
 export * from './driver.js';
 export * from './meta.js';
 export * from './checksum.js';

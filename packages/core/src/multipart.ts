@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Access } from './acl.js';
 import type { Readable } from 'node:stream';
 import { chain } from './streams.js';
 import { GatewayError } from './errors.js';
@@ -44,7 +45,7 @@ export class Multipart {
 
   /** Starts an upload; validates the checksum algorithm/type combination as S3 does. */
   async create(user: User, bucket: string, key: string, attrs: ObjectAttributes, checksum?: { algorithm?: ChecksumAlgorithm; type?: ChecksumType }): Promise<UploadRecord> {
-    await this.engine.bucket(user, bucket);
+    await this.engine.bucket(user, bucket, 'WRITE');
     assertKey(key);
     let type = checksum?.type;
     const algorithm = checksum?.algorithm;
@@ -63,8 +64,8 @@ export class Multipart {
   }
 
   /** The upload, if it exists for this bucket and key. */
-  async get(user: User | undefined, bucket: string, key: string, uploadId: string): Promise<UploadRecord> {
-    await this.engine.bucket(user, bucket);
+  async get(user: User | undefined, bucket: string, key: string, uploadId: string, need: Access = 'WRITE'): Promise<UploadRecord> {
+    await this.engine.bucket(user, bucket, need);
     const u = await this.engine.meta.get<UploadRecord>('uploads', uploadId);
     if (!u || u.bucket !== bucket || u.key !== key) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
     return u;
@@ -88,7 +89,7 @@ export class Multipart {
   async copyPart(user: User, bucket: string, key: string, uploadId: string, partNumber: number, src: { bucket: string; key: string; range?: string; conditions: Conditions }): Promise<{ part: PartRecord; source: ObjectRecord }> {
     assertPartNumber(partNumber);
     const upload = await this.get(user, bucket, key, uploadId);
-    await this.engine.bucket(user, src.bucket);
+    await this.engine.bucket(user, src.bucket, 'READ');
     const source = await this.engine.driver.headObject(src.bucket, src.key);
     if (!source) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
     checkReadConditions(src.conditions, source, true);
@@ -130,7 +131,7 @@ export class Multipart {
 
   /** Parts uploaded so far, by part number, after `marker`. */
   async listParts(user: User, bucket: string, key: string, uploadId: string, marker: number, maxParts: number): Promise<{ upload: UploadRecord; parts: PartRecord[]; isTruncated: boolean }> {
-    const upload = await this.get(user, bucket, key, uploadId);
+    const upload = await this.get(user, bucket, key, uploadId, 'READ');
     const rows = await this.engine.meta.list<PartRecord>('parts', { prefix: `${uploadId}/`, after: marker > 0 ? `${uploadId}/${pad(marker)}` : undefined, limit: maxParts + 1 });
     const parts = rows.slice(0, maxParts).map((r) => r.value);
     return { upload, parts, isTruncated: rows.length > maxParts };
@@ -186,7 +187,7 @@ export class Multipart {
 
   /** Uploads in progress, in key order then initiation order, with delimiter roll-up. */
   async listUploads(user: User, bucket: string, opts: { prefix: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads: number }): Promise<UploadsPage> {
-    await this.engine.bucket(user, bucket);
+    await this.engine.bucket(user, bucket, 'READ');
     const page: UploadsPage = { uploads: [], prefixes: [], isTruncated: false };
     const base = `${bucket}/`;
     let after = opts.keyMarker !== undefined ? `${base}${opts.keyMarker}${opts.uploadIdMarker ? '\u0000' : '\u0001'}` : undefined;

@@ -1,4 +1,5 @@
 /** The domain model shared by the core, the drivers, the metadata stores and the protocol adapters. */
+import type { Grant } from './acl.js';
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
@@ -56,6 +57,8 @@ export interface BucketRecord {
   zone: string;
   /** Milliseconds since the epoch. */
   created: number;
+  /** Grants besides the owner's implicit FULL_CONTROL; absent = private. */
+  acl?: Grant[];
 }
 
 /** A multipart upload in progress. */

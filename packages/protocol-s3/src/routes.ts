@@ -1,7 +1,7 @@
 import { GatewayError } from '@twinport/core';
 import type { S3Request } from './request.js';
 import { listBuckets } from './controllers/service.js';
-import { createBucket, deleteBucket, deleteObjects, getAcl, getBucketLocation, getBucketVersioning, headBucket, unsetSubresource } from './controllers/bucket.js';
+import { createBucket, deleteBucket, deleteObjects, getAcl, getBucketLocation, getBucketVersioning, headBucket, putBucketAcl, unsetSubresource } from './controllers/bucket.js';
 import { listMultipartUploads, listObjectsV1, listObjectsV2, listObjectVersions } from './controllers/listing.js';
 import { deleteObject, getObject, putObject } from './controllers/object.js';
 import { abortUpload, completeUpload, createUpload, listParts, uploadPart } from './controllers/multipart.js';
@@ -38,6 +38,7 @@ const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'list-type', handler: async (r) => (r.query.get('list-type') === '2' ? listObjectsV2(r) : listObjectsV1(r)) },
   { method: 'GET', scope: 'bucket', handler: listObjectsV1 },
   { method: 'HEAD', scope: 'bucket', handler: headBucket },
+  { method: 'PUT', scope: 'bucket', sub: 'acl', handler: putBucketAcl },
   { method: 'PUT', scope: 'bucket', handler: createBucket },
   { method: 'DELETE', scope: 'bucket', handler: deleteBucket },
   { method: 'POST', scope: 'bucket', sub: 'delete', handler: deleteObjects },

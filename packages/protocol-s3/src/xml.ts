@@ -3,7 +3,7 @@ import { GatewayError } from '@twinport/core';
 
 /** An element's content: text, a nested element map, or a list rendered as repeated elements. */
 export type XmlValue = string | number | boolean | undefined | null | XmlNode | XmlValue[];
-/** Child elements by name, rendered in insertion order; undefined/null values are skipped. */
+/** Child elements by name, rendered in insertion order; undefined/null values are skipped; `$` holds attributes. */
 export interface XmlNode { [name: string]: XmlValue }
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -29,8 +29,9 @@ function renderValue(name: string, v: XmlValue, out: string[]): void {
     return;
   }
   if (typeof v === 'object') {
-    out.push(`<${name}>`);
-    for (const [k, child] of Object.entries(v)) renderValue(k, child, out);
+    const attrs = v.$ && typeof v.$ === 'object' ? Object.entries(v.$).map(([k, a]) => ` ${k}="${escapeXml(String(a))}"`).join('') : '';
+    out.push(`<${name}${attrs}>`);
+    for (const [k, child] of Object.entries(v)) if (k !== '$') renderValue(k, child, out);
     out.push(`</${name}>`);
     return;
   }

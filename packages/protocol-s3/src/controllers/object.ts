@@ -2,7 +2,7 @@ import { GatewayError, MAX_OBJECT_SIZE, isGatewayError, type Conditions, type Ob
 import type { IncomingHttpHeaders } from 'node:http';
 import { bodyInput } from '../body.js';
 import { attributesFrom, header, objectHeaders } from '../headers.js';
-import { isoTime, requireUser, sendXml, type S3Request } from '../request.js';
+import { isoTime, sendXml, type S3Request } from '../request.js';
 
 /** The GET/HEAD conditional headers. */
 export function readConditions(h: IncomingHttpHeaders): Conditions {
@@ -49,7 +49,8 @@ export function checksumResponse(r: S3Request, rec: { checksum?: ObjectRecord['c
 /** PutObject (or CopyObject when x-amz-copy-source is present). */
 export async function putObject(r: S3Request): Promise<void> {
   if (r.ctx.get('x-amz-copy-source')) return copyObject(r);
-  const user = requireUser(r);
+  // Anonymous writes reach the core, which allows them where the bucket grants WRITE to AllUsers.
+  const user = r.auth.user;
   const declared = Number(r.ctx.get('x-amz-decoded-content-length') || r.ctx.get('content-length') || 0);
   if (declared > MAX_OBJECT_SIZE) throw new GatewayError('EntityTooLarge', undefined, { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_OBJECT_SIZE) });
   const attrs = attributesFrom(r.ctx.req.headers);
@@ -63,7 +64,7 @@ export async function putObject(r: S3Request): Promise<void> {
 
 /** CopyObject: COPY keeps the source's metadata, REPLACE takes this request's. */
 async function copyObject(r: S3Request): Promise<void> {
-  const user = requireUser(r);
+  const user = r.auth.user;
   const h = r.ctx.req.headers;
   const directive = (header(h, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new GatewayError('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
@@ -115,7 +116,7 @@ export async function getObject(r: S3Request): Promise<void> {
 export async function deleteObject(r: S3Request): Promise<void> {
   const version = r.query.get('versionId');
   if (version !== undefined && version !== 'null') throw new GatewayError('NoSuchVersion', undefined, { Key: r.key!, VersionId: version });
-  await r.engine.deleteObject(requireUser(r), r.bucket!, r.key!, { ifMatch: header(r.ctx.req.headers, 'if-match') });
+  await r.engine.deleteObject(r.auth.user, r.bucket!, r.key!, { ifMatch: header(r.ctx.req.headers, 'if-match') });
   r.ctx.body = null;
   r.ctx.status = 204;
 }
