@@ -10,11 +10,11 @@ import { checkReadConditions, writeCheck, type Conditions } from './conditions.j
 import { resolveRange } from './range.js';
 import { listPage, type ListPage, type ListRequest } from './listing.js';
 import { Multipart } from './multipart.js';
-import { sealRecord } from './seal.js';
+import { MAX_OBJECT_SIZE, pickAttrs, sealRecord } from './seal.js';
 import { allows, normalizeGrants, type Access, type Grant } from './acl.js';
+import { BucketSettings } from './settings.js';
+import { appendObject } from './append.js';
 
-/** Largest single PUT S3 accepts. */
-export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
 
 /** Options of the engine: the two stores, and the zones (= regions) it serves. */
 export interface EngineOptions {
@@ -56,6 +56,8 @@ export class Engine {
   readonly defaultZone: string;
   /** Multipart uploads. */
   readonly multipart: Multipart;
+  /** Bucket ACLs, CORS rules and statistics. */
+  readonly settings: BucketSettings;
 
   constructor(opts: EngineOptions) {
     this.driver = opts.driver;
@@ -63,6 +65,7 @@ export class Engine {
     this.zones = opts.zones;
     this.defaultZone = opts.defaultZone;
     this.multipart = new Multipart(this);
+    this.settings = new BucketSettings(this);
   }
 
   /** The buckets `user` owns, by name. */
@@ -97,17 +100,6 @@ export class Engine {
     if (!rec) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
     if (!allows(rec, user, need)) throw new GatewayError('AccessDenied');
     return rec;
-  }
-
-  /** Replaces a bucket's grants (the owner keeps FULL_CONTROL); needs WRITE_ACP. */
-  async putBucketAcl(user: User | undefined, name: string, grants: Grant[]): Promise<BucketRecord> {
-    const rec = await this.bucket(user, name, 'WRITE_ACP');
-    const acl = normalizeGrants(grants, rec.owner);
-    const stored = await this.meta.update<BucketRecord>('buckets', name, (cur) => {
-      if (!cur) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
-      return { ...cur, acl };
-    });
-    return stored!;
   }
 
   /** Deletes an empty bucket (no objects, no uploads in progress). */
@@ -213,6 +205,29 @@ export class Engine {
     return this.driver.putObject(dst.bucket, dst.key, body, { attrs: pickAttrs(record), size: source.size, seal: () => ({ ...record, size: digest.result().size }), check });
   }
 
+  /**
+   * Moves an object (QingStor's x-qs-move-source): a copy that keeps the source's attributes, then
+   * the source's removal, only if the source is still the object that was copied.
+   */
+  async moveObject(user: User | undefined, src: { bucket: string; key: string }, dst: { bucket: string; key: string }): Promise<ObjectRecord> {
+    await this.bucket(user, src.bucket, 'WRITE');
+    if (src.bucket === dst.bucket && src.key === dst.key) {
+      const same = await this.driver.headObject(src.bucket, src.key);
+      if (!same) throw new GatewayError('NoSuchKey', undefined, { Key: src.key });
+      return same;
+    }
+    const moved = await this.copyObject(user, src, dst, { replace: false, attrs: { userMeta: {} }, sourceConditions: {} });
+    await this.driver.deleteObject(src.bucket, src.key, writeCheck({ ifMatch: moved.etag }));
+    return moved;
+  }
+
+  /** Appends to an appendable object at `position` (its current size; 0 creates it). */
+  async appendObject(user: User | undefined, bucket: string, key: string, position: number, input: BodyInput, attrs: ObjectAttributes): Promise<ObjectRecord> {
+    await this.bucket(user, bucket, 'WRITE');
+    assertKey(key);
+    return appendObject(this.driver, bucket, key, position, input, attrs);
+  }
+
   /** One page of a bucket listing with S3 delimiter semantics, with the bucket's record. */
   async listObjects(user: User | undefined, bucket: string, req: ListRequest): Promise<ListPage & { bucket: BucketRecord }> {
     const rec = await this.bucket(user, bucket, 'READ');
@@ -233,10 +248,4 @@ function partRange(record: ObjectRecord, partNumber: number): { range?: ByteRang
   for (let i = 0; i < partNumber - 1; i++) start += record.parts[i].size;
   const size = record.parts[partNumber - 1].size;
   return { range: { start, end: start + size - 1 }, partsCount: record.parts.length };
-}
-
-/** The client-settable attributes of a record. */
-export function pickAttrs(r: ObjectAttributes): ObjectAttributes {
-  const { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires, userMeta } = r;
-  return { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires, userMeta };
 }

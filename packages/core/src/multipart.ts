@@ -23,7 +23,8 @@ const COMPOSITE_ONLY: ChecksumAlgorithm[] = ['SHA1', 'SHA256'];
 /** A part as listed in a CompleteMultipartUpload request. */
 export interface CompletePart {
   partNumber: number;
-  etag: string;
+  /** Must match the stored part's when given; QingStor clients may leave it out. */
+  etag?: string;
   checksum?: string;
 }
 
@@ -39,12 +40,15 @@ export interface UploadsPage {
 const pad = (n: number) => String(n).padStart(5, '0');
 const indexId = (u: UploadRecord) => `${u.bucket}/${u.key}\u0000${u.initiated.toString(36).padStart(10, '0')}\u0000${u.uploadId}`;
 
+/** The owner recorded for uploads that an anonymous client started (where a grant allows it). */
+export const ANONYMOUS = 'anonymous';
+
 /** Multipart uploads: parts' bytes go to the driver, the bookkeeping to the metadata store. */
 export class Multipart {
   constructor(private readonly engine: Engine) {}
 
   /** Starts an upload; validates the checksum algorithm/type combination as S3 does. */
-  async create(user: User, bucket: string, key: string, attrs: ObjectAttributes, checksum?: { algorithm?: ChecksumAlgorithm; type?: ChecksumType }): Promise<UploadRecord> {
+  async create(user: User | undefined, bucket: string, key: string, attrs: ObjectAttributes, checksum?: { algorithm?: ChecksumAlgorithm; type?: ChecksumType }): Promise<UploadRecord> {
     await this.engine.bucket(user, bucket, 'WRITE');
     assertKey(key);
     let type = checksum?.type;
@@ -57,7 +61,7 @@ export class Multipart {
       }
     }
     const ref = await this.engine.driver.createUpload(bucket, key, attrs);
-    const upload: UploadRecord = { uploadId: randomBytes(24).toString('base64url'), bucket, key, owner: user.id, initiated: Date.now(), attrs, checksumAlgorithm: algorithm, checksumType: algorithm ? type : undefined, ref };
+    const upload: UploadRecord = { uploadId: randomBytes(24).toString('base64url'), bucket, key, owner: user?.id ?? ANONYMOUS, initiated: Date.now(), attrs, checksumAlgorithm: algorithm, checksumType: algorithm ? type : undefined, ref };
     await this.engine.meta.put('uploads', upload.uploadId, upload);
     await this.engine.meta.put('upload-index', indexId(upload), upload.uploadId);
     return upload;
@@ -72,7 +76,7 @@ export class Multipart {
   }
 
   /** Stores one part from a streamed body; a re-upload of a part number replaces it. */
-  async uploadPart(user: User, bucket: string, key: string, uploadId: string, partNumber: number, input: BodyInput): Promise<PartRecord> {
+  async uploadPart(user: User | undefined, bucket: string, key: string, uploadId: string, partNumber: number, input: BodyInput): Promise<PartRecord> {
     assertPartNumber(partNumber);
     const upload = await this.get(user, bucket, key, uploadId);
     const sent = input.expect.checksum;
@@ -86,7 +90,7 @@ export class Multipart {
   }
 
   /** UploadPartCopy: a part made from (a range of) an existing object. */
-  async copyPart(user: User, bucket: string, key: string, uploadId: string, partNumber: number, src: { bucket: string; key: string; range?: string; conditions: Conditions }): Promise<{ part: PartRecord; source: ObjectRecord }> {
+  async copyPart(user: User | undefined, bucket: string, key: string, uploadId: string, partNumber: number, src: { bucket: string; key: string; range?: string; conditions: Conditions }): Promise<{ part: PartRecord; source: ObjectRecord }> {
     assertPartNumber(partNumber);
     const upload = await this.get(user, bucket, key, uploadId);
     await this.engine.bucket(user, src.bucket, 'READ');
@@ -130,7 +134,7 @@ export class Multipart {
   }
 
   /** Parts uploaded so far, by part number, after `marker`. */
-  async listParts(user: User, bucket: string, key: string, uploadId: string, marker: number, maxParts: number): Promise<{ upload: UploadRecord; parts: PartRecord[]; isTruncated: boolean }> {
+  async listParts(user: User | undefined, bucket: string, key: string, uploadId: string, marker: number, maxParts: number): Promise<{ upload: UploadRecord; parts: PartRecord[]; isTruncated: boolean }> {
     const upload = await this.get(user, bucket, key, uploadId, 'READ');
     const rows = await this.engine.meta.list<PartRecord>('parts', { prefix: `${uploadId}/`, after: marker > 0 ? `${uploadId}/${pad(marker)}` : undefined, limit: maxParts + 1 });
     const parts = rows.slice(0, maxParts).map((r) => r.value);
@@ -138,7 +142,7 @@ export class Multipart {
   }
 
   /** Assembles the listed parts into the object; validates order, ETags and sizes as S3 does. */
-  async complete(user: User, bucket: string, key: string, uploadId: string, requested: CompletePart[], conditions: Conditions = {}): Promise<ObjectRecord> {
+  async complete(user: User | undefined, bucket: string, key: string, uploadId: string, requested: CompletePart[], conditions: Conditions = {}, minPartSize = MIN_PART_SIZE): Promise<ObjectRecord> {
     const upload = await this.get(user, bucket, key, uploadId);
     if (requested.length === 0) throw new GatewayError('MalformedXML');
     const check = writeCheck(conditions);
@@ -150,10 +154,10 @@ export class Multipart {
     const parts: PartRecord[] = [];
     for (const [i, p] of requested.entries()) {
       const s = stored.get(p.partNumber);
-      if (!s || s.etag !== p.etag.replace(/"/g, '').trim()) throw new GatewayError('InvalidPart', undefined, { PartNumber: String(p.partNumber), ETag: p.etag });
+      if (!s || (p.etag !== undefined && s.etag !== p.etag.replace(/"/g, '').trim())) throw new GatewayError('InvalidPart', undefined, { PartNumber: String(p.partNumber), ETag: p.etag ?? '' });
       if (p.checksum !== undefined && s.checksum !== undefined && p.checksum !== s.checksum) throw new GatewayError('InvalidPart', undefined, { PartNumber: String(p.partNumber) });
-      if (i < requested.length - 1 && s.size < MIN_PART_SIZE) {
-        throw new GatewayError('EntityTooSmall', undefined, { ProposedSize: String(s.size), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(p.partNumber), ETag: s.etag });
+      if (i < requested.length - 1 && s.size < minPartSize) {
+        throw new GatewayError('EntityTooSmall', undefined, { ProposedSize: String(s.size), MinSizeAllowed: String(minPartSize), PartNumber: String(p.partNumber), ETag: s.etag });
       }
       parts.push(s);
     }
@@ -174,7 +178,7 @@ export class Multipart {
   }
 
   /** Abandons an upload and releases its parts. */
-  async abort(user: User, bucket: string, key: string, uploadId: string): Promise<void> {
+  async abort(user: User | undefined, bucket: string, key: string, uploadId: string): Promise<void> {
     const upload = await this.get(user, bucket, key, uploadId);
     await this.forget(upload);
     await this.engine.driver.abortUpload(bucket, upload);
@@ -186,7 +190,7 @@ export class Multipart {
   }
 
   /** Uploads in progress, in key order then initiation order, with delimiter roll-up. */
-  async listUploads(user: User, bucket: string, opts: { prefix: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads: number }): Promise<UploadsPage> {
+  async listUploads(user: User | undefined, bucket: string, opts: { prefix: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads: number }): Promise<UploadsPage> {
     await this.engine.bucket(user, bucket, 'READ');
     const page: UploadsPage = { uploads: [], prefixes: [], isTruncated: false };
     const base = `${bucket}/`;

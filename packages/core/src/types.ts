@@ -1,5 +1,6 @@
 /** The domain model shared by the core, the drivers, the metadata stores and the protocol adapters. */
 import type { Grant } from './acl.js';
+import type { CorsRule } from './cors.js';
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
@@ -46,6 +47,8 @@ export interface ObjectRecord extends ObjectAttributes {
   checksum?: StoredChecksum;
   /** Present for objects made by CompleteMultipartUpload, in part order. */
   parts?: PartSummary[];
+  /** Made by appends (QingStor AppendObject); only such objects take further appends. */
+  appendable?: boolean;
 }
 
 /** A bucket as the metadata store keeps it. */
@@ -59,6 +62,8 @@ export interface BucketRecord {
   created: number;
   /** Grants besides the owner's implicit FULL_CONTROL; absent = private. */
   acl?: Grant[];
+  /** CORS rules; absent = none configured. */
+  cors?: CorsRule[];
 }
 
 /** A multipart upload in progress. */

@@ -62,7 +62,7 @@ export async function putBucketAcl(r: S3Request): Promise<void> {
   if (fromHeaders && body.length > 0) throw new GatewayError('UnexpectedContent', 'This request does not support content');
   const grants = fromHeaders ?? (body.length > 0 ? grantsFromXml(await parseXml(body.toString('utf8'))) : undefined);
   if (!grants) throw new GatewayError('MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
-  await r.engine.putBucketAcl(r.auth.user, r.bucket!, grants);
+  await r.engine.settings.putAcl(r.auth.user, r.bucket!, grants);
   r.ctx.body = null;
   r.ctx.status = 200;
 }
