@@ -29,6 +29,7 @@ export const ERRORS = {
   UnexpectedContent: { status: 400, message: 'This request does not support content.' },
   InvalidObjectState: { status: 403, message: 'The operation is not valid for the current state of the object.' },
   InvalidWriteOffset: { status: 400, message: 'The write offset value that you provided does not match the current object size.' },
+  MalformedJSON: { status: 400, message: 'The JSON you provided was not well-formed.' },
   MalformedACLError: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidDigest: { status: 400, message: 'The Content-MD5 or checksum value that you specified is not valid.' },
