@@ -4,6 +4,7 @@ import { GatewayError, isGatewayError, type Engine, type UserDirectory } from '@
 import { authenticate } from './auth/index.js';
 import { resolveTarget } from './addressing.js';
 import { route } from './routes.js';
+import { applyCors } from './cors.js';
 import { escapeXml } from './xml.js';
 import type { S3Request } from './request.js';
 
@@ -41,7 +42,9 @@ export function createS3App(opts: S3AppOptions): Koa {
       const auth = authenticate({ method: ctx.method, url: ctx.req.url ?? '/', rawHeaders: ctx.req.rawHeaders, vhostBucket: target.virtualHost ? target.bucket : undefined }, (k) => opts.users.find(k));
       const r: S3Request = { ctx, engine: opts.engine, users: opts.users, auth, bucket: target.bucket, key: target.key, query: target.query, requestId };
       ctx.state.s3 = r;
-      await route(r)(r);
+      const handler = route(r);
+      await applyCors(r);
+      await handler(r);
     } catch (e) {
       // A client that went away mid-body is not the gateway's failure; nothing was committed.
       const clientGone = !isGatewayError(e) && !ctx.req.complete && ctx.req.destroyed;

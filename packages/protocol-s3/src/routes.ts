@@ -1,7 +1,8 @@
 import { GatewayError } from '@twinport/core';
 import type { S3Request } from './request.js';
 import { listBuckets } from './controllers/service.js';
-import { createBucket, deleteBucket, deleteObjects, getAcl, getBucketLocation, getBucketVersioning, headBucket, putBucketAcl, unsetSubresource } from './controllers/bucket.js';
+import { createBucket, deleteBucket, deleteBucketCors, deleteObjects, getAcl, getBucketCors, getBucketLocation, getBucketVersioning, headBucket, putBucketAcl, putBucketCors, unsetSubresource } from './controllers/bucket.js';
+import { preflight } from './cors.js';
 import { listMultipartUploads, listObjectsV1, listObjectsV2, listObjectVersions } from './controllers/listing.js';
 import { deleteObject, getObject, putObject } from './controllers/object.js';
 import { abortUpload, completeUpload, createUpload, listParts, uploadPart } from './controllers/multipart.js';
@@ -27,7 +28,10 @@ const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'uploads', handler: listMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'acl', handler: getAcl },
   { method: 'GET', scope: 'bucket', sub: 'policy', handler: unsetSubresource('NoSuchBucketPolicy') },
-  { method: 'GET', scope: 'bucket', sub: 'cors', handler: unsetSubresource('NoSuchCORSConfiguration') },
+  { method: 'GET', scope: 'bucket', sub: 'cors', handler: getBucketCors },
+  { method: 'PUT', scope: 'bucket', sub: 'cors', handler: putBucketCors },
+  { method: 'DELETE', scope: 'bucket', sub: 'cors', handler: deleteBucketCors },
+  { method: 'OPTIONS', scope: 'bucket', handler: preflight },
   { method: 'GET', scope: 'bucket', sub: 'lifecycle', handler: unsetSubresource('NoSuchLifecycleConfiguration') },
   { method: 'GET', scope: 'bucket', sub: 'tagging', handler: unsetSubresource('NoSuchTagSet') },
   { method: 'GET', scope: 'bucket', sub: 'website', handler: unsetSubresource('NoSuchWebsiteConfiguration') },
@@ -53,6 +57,7 @@ const routes: Route[] = [
   { method: 'DELETE', scope: 'object', handler: deleteObject },
   { method: 'POST', scope: 'object', sub: 'uploads', handler: createUpload },
   { method: 'POST', scope: 'object', sub: 'uploadId', handler: completeUpload },
+  { method: 'OPTIONS', scope: 'object', handler: preflight },
 ];
 
 /** Query parameters that name S3 sub-resources; an unrouted one is an unsupported operation. */

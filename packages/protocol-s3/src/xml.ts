@@ -90,6 +90,11 @@ export function childText(el: unknown, name: string): string | undefined {
   return '';
 }
 
+/** The texts of every child element `name` of a parsed element (xml2js shape), trimmed. */
+export function childTexts(el: unknown, name: string): string[] {
+  return children(el, name).map((v) => (typeof v === 'string' ? v : typeof v === 'object' && v !== null && '_' in v ? String((v as { _: unknown })._) : '').trim());
+}
+
 /** The child elements `name` of a parsed element (xml2js shape). */
 export function children(el: unknown, name: string): unknown[] {
   const v = (el as Record<string, unknown[]> | undefined)?.[name];

@@ -3,6 +3,7 @@ import { readSmallBody } from '../body.js';
 import { children, childText, escapeXml, parseXml, rootElement } from '../xml.js';
 import { requireUser, sendXml, type S3Request } from '../request.js';
 import { aclXml, grantsFromHeaders, grantsFromXml } from '../acl.js';
+import { corsFromXml, corsXml } from '../cors.js';
 
 /** CreateBucket, in the zone named by LocationConstraint (or the signing region, or the default zone). */
 export async function createBucket(r: S3Request): Promise<void> {
@@ -65,6 +66,26 @@ export async function putBucketAcl(r: S3Request): Promise<void> {
   await r.engine.settings.putAcl(r.auth.user, r.bucket!, grants);
   r.ctx.body = null;
   r.ctx.status = 200;
+}
+
+/** GetBucketCors: the bucket's rules, NoSuchCORSConfiguration when none. */
+export async function getBucketCors(r: S3Request): Promise<void> {
+  sendXml(r, 'CORSConfiguration', corsXml(await r.engine.settings.getCors(r.auth.user, r.bucket!)));
+}
+
+/** PutBucketCors: replaces the rules. */
+export async function putBucketCors(r: S3Request): Promise<void> {
+  const body = await readSmallBody(r.ctx.req, r.auth, 64 * 1024);
+  await r.engine.settings.putCors(r.auth.user, r.bucket!, corsFromXml(await parseXml(body.toString('utf8'))));
+  r.ctx.body = null;
+  r.ctx.status = 200;
+}
+
+/** DeleteBucketCors: removes the rules (204 even when there were none). */
+export async function deleteBucketCors(r: S3Request): Promise<void> {
+  await r.engine.settings.deleteCors(r.auth.user, r.bucket!);
+  r.ctx.body = null;
+  r.ctx.status = 204;
 }
 
 /** Bucket sub-resources that are never set here answer the "not configured" error tools expect. */
