@@ -1,16 +1,19 @@
-// `npm run bench`: the gateway against two raw Node http→fs references, on the same disk, in one
-// run. Environment: BENCH_QUICK=1 (small sizes, < 1 minute), BENCH_OUT=<file> (JSON results;
-// default .bench/results.json), BENCH_SCENARIOS=small,big,multipart,listing (a subset),
-// BENCH_CPU_PROF=1 (CPU profiles of the servers, summarised at the end).
+// `npm run bench`: the gateway against three raw Node http→fs references, on the same disk, in one
+// run, then a gateway on the s3 driver against its upstream. Environment: BENCH_QUICK=1 (small
+// sizes, a short run), BENCH_OUT=<file> (JSON results; default .bench/results.json),
+// BENCH_SCENARIOS=small,big,multipart,listing,upstream (a subset), BENCH_CPU_PROF=1 (CPU profiles
+// of the servers, summarised at the end).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from './client.js';
 import { summarize } from './cpuprofile.js';
+import { AnonSampler } from './memory.js';
 import { json, rows, table, type Results } from './report.js';
 import { bigObject, listing, multipart, smallObjects, BUCKET, LIST_BUCKET, MiB, type BenchConfig } from './scenarios.js';
-import { memory, ROOT, startGateway, startReference, type Server } from './servers.js';
+import { ROOT, startGateway, startReference, startS3Gateway, type Server } from './servers.js';
+import { upstream } from './upstream.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const config: BenchConfig = {
@@ -31,8 +34,10 @@ const config: BenchConfig = {
   listFillConcurrency: 32,
   listPageRuns: 20,
   listDelimiterRuns: 10,
+  upSize: quick ? 256 * MiB : 1024 * MiB,
+  upRounds: quick ? 2 : 3,
 };
-const ALL = ['small', 'big', 'multipart', 'listing'];
+const ALL = ['small', 'big', 'multipart', 'listing', 'upstream'];
 const selected = new Set(process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim()) : ALL);
 for (const s of selected) if (!ALL.includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (known: ${ALL.join(', ')})`);
 
@@ -44,12 +49,29 @@ const outFile = resolve(process.env.BENCH_OUT ?? join(benchDir, 'results.json'))
 
 const servers: Server[] = [];
 const clients: Client[] = [];
+const sampler = new AnonSampler(100);
+
+/** Adds a started server to those stopped at the end and whose memory is sampled; returns its client. */
+function track(s: Server): Client {
+  servers.push(s);
+  sampler.watch(s.proc.pid!);
+  const c = new Client(s, config.listFillConcurrency);
+  clients.push(c);
+  return c;
+}
 
 async function shutdown(): Promise<void> {
+  sampler.stop();
   await Promise.allSettled(clients.map((c) => c.pool.destroy()));
   await Promise.allSettled(servers.map((s) => s.stop()));
   await rm(runDir, { recursive: true, force: true });
 }
+
+// Last resort when the bench dies without shutdown() (an uncaught error, a closed output pipe): the
+// references exit with our stdin, but the gateways would run on.
+process.on('exit', () => {
+  for (const s of servers) if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGTERM');
+});
 
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -61,8 +83,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function snapshot(results: Results, phase: string): void {
-  results.memory[phase] = Object.fromEntries(servers.map((s) => [s.name, memory(s.proc.pid!)]));
+/** Memory of `of` at the end of `phase`; each snapshot also ends the anonymous-peak window of the phase. */
+function snapshot(results: Results, phase: string, of: Server[]): void {
+  results.memory[phase] = Object.fromEntries(of.map((s) => [s.name, sampler.take(s.proc.pid!)]));
 }
 
 async function main(): Promise<number> {
@@ -73,30 +96,38 @@ async function main(): Promise<number> {
   const profilesBefore = new Set(profDir ? readdirSync(profDir) : []);
   try {
     process.stderr.write(`[bench] ${quick ? 'quick' : 'full'} run, data in ${runDir}\n`);
-    servers.push(await startGateway(join(runDir, 'gateway'), profDir));
-    servers.push(await startReference(join(runDir, 'raw'), 'raw', profDir));
-    servers.push(await startReference(join(runDir, 'raw-md5'), 'md5', profDir));
-    for (const s of servers) clients.push(new Client(s, config.listFillConcurrency));
-    const gw = clients[0];
+    const gw = track(await startGateway(join(runDir, 'gateway'), profDir));
+    track(await startReference(join(runDir, 'raw'), 'raw', profDir));
+    track(await startReference(join(runDir, 'raw-md5'), 'md5', profDir));
+    track(await startReference(join(runDir, 'raw-md5-fsync'), 'md5-fsync', profDir));
+    const disk = [...clients];
+    const diskServers = [...servers];
     for (const bucket of [BUCKET, LIST_BUCKET]) {
       const r = await gw.send('PUT', bucket, undefined, { keepText: true });
       if (r.status !== 200) throw new Error(`CreateBucket ${bucket}: ${r.status} ${r.text}`);
     }
     const source = randomBytes(16 * MiB);
-    snapshot(results, 'start');
+    snapshot(results, 'start', diskServers);
     if (selected.has('small')) {
-      results.small = await smallObjects(clients, config, source);
-      snapshot(results, 'afterSmall');
+      results.small = await smallObjects(disk, config, source);
+      snapshot(results, 'afterSmall', diskServers);
     }
     if (selected.has('big')) {
-      results.big = await bigObject(clients, config, source);
-      snapshot(results, 'afterBig');
+      results.big = await bigObject(disk, config, source);
+      snapshot(results, 'afterBig', diskServers);
     }
     if (selected.has('multipart')) {
-      results.multipart = await multipart(clients, config, source);
-      snapshot(results, 'afterMultipart');
+      results.multipart = await multipart(disk, config, source);
+      snapshot(results, 'afterMultipart', diskServers);
     }
     if (selected.has('listing')) results.listing = await listing(gw, config);
+    if (selected.has('upstream')) {
+      // Last, and started only now: these two are not part of the disk comparison.
+      const up = await startGateway(join(runDir, 'upstream'), profDir, { name: 'upstream' });
+      const direct = track(up);
+      const via = track(await startS3Gateway(join(runDir, 's3-gateway'), up, profDir));
+      results.upstream = await upstream(via, direct, config, source, (phase) => snapshot(results, phase, [via.server, up]));
+    }
   } catch (e) {
     results.error = interrupted ? 'interrupted' : (e as Error).stack ?? String(e);
     process.stderr.write(`[bench] FAILED: ${results.error}\n`);

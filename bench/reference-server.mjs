@@ -1,8 +1,9 @@
 // The reference servers the gateway is compared with: the least a Node HTTP server can do to store
-// and serve objects on the same disk. No auth, no metadata, no fsync, whole-object GET only.
-//   node bench/reference-server.mjs <dir> raw|md5
+// and serve objects on the same disk. No auth, no metadata, whole-object GET only.
+//   node bench/reference-server.mjs <dir> raw|md5|md5-fsync
 // "md5" also hashes every PUT body while it streams and returns the digest as the ETag: the CPU any
-// S3 server computing ETags has to spend.
+// S3 server computing ETags has to spend. "md5-fsync" is "md5" plus an fsync of the file before the
+// response, as the gateway makes every acknowledged write durable; the other two never flush.
 // Plain JavaScript on purpose: run without a TypeScript loader, its RSS is that of a bare Node server,
 // which is the baseline the gateway's memory is compared with.
 import { createServer } from 'node:http';
@@ -13,11 +14,12 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream';
 
 const [dir, mode] = process.argv.slice(2);
-if (!dir || (mode !== 'raw' && mode !== 'md5')) {
-  console.error('usage: reference-server.mjs <dir> raw|md5');
+if (!dir || !['raw', 'md5', 'md5-fsync'].includes(mode)) {
+  console.error('usage: reference-server.mjs <dir> raw|md5|md5-fsync');
   process.exit(2);
 }
-const withMd5 = mode === 'md5';
+const withMd5 = mode !== 'raw';
+const durable = mode === 'md5-fsync';
 
 // One flat directory; encodeURIComponent keeps distinct URLs distinct and out of `..` territory.
 function fileOf(url) {
@@ -40,7 +42,8 @@ const server = createServer((req, res) => {
   if (req.method === 'PUT') {
     const hash = withMd5 ? createHash('md5') : undefined;
     if (hash) req.on('data', (chunk) => hash.update(chunk));
-    pipeline(req, createWriteStream(file), (err) => {
+    // `flush` fsyncs before the close that pipeline waits for: the way the gateway's disk driver does it.
+    pipeline(req, createWriteStream(file, { flush: durable }), (err) => {
       if (err) return fail(res, 500);
       const headers = { 'content-length': 0 };
       if (hash) headers.etag = `"${hash.digest('hex')}"`;

@@ -1,10 +1,10 @@
-// The measured scenarios. Every one that compares servers runs them in rounds, each round visiting
-// the servers in a rotated order (ABC, BCA, CAB…), so slow drift — page-cache state, writeback,
-// thermal or neighbour noise — lands on all of them alike.
-import { spawnSync } from 'node:child_process';
+// The measured scenarios on the disk. Every one that compares servers runs them in rounds, each
+// round visiting the servers in a rotated order (ABC, BCA, CAB…), so slow drift — page-cache state,
+// writeback, thermal or neighbour noise — lands on all of them alike.
 import { performance } from 'node:perf_hooks';
 import { repeatedBody, type Client } from './client.js';
-import { cpuSeconds, type ServerName } from './servers.js';
+import { cpuOf, log, measuredLoop, median, parallel, rotate, settle, smallStats, timed, type SmallStats } from './measure.js';
+import type { ServerName } from './servers.js';
 
 export const MiB = 1024 * 1024;
 export const BUCKET = 'bench';
@@ -28,64 +28,21 @@ export interface BenchConfig {
   listFillConcurrency: number;
   listPageRuns: number;
   listDelimiterRuns: number;
+  upSize: number;
+  upRounds: number;
 }
 
 export type PerServer<T> = Partial<Record<ServerName, T>>;
 
-function log(msg: string): void {
-  process.stderr.write(`[bench] ${msg}\n`);
-}
-
-function rotate<T>(xs: T[], by: number): T[] {
-  const k = by % xs.length;
-  return [...xs.slice(k), ...xs.slice(0, k)];
-}
+/** Width of a server name in progress lines. */
+export const NAME_WIDTH = 13;
 
 /**
- * Writes dirty pages back before each timed step. The references never fsync, so without this the
- * writeback of one server's data would be billed to whichever server runs next.
+ * The durable reference writes only: its GETs would be raw+MD5's (the same files, read the same
+ * way), so the read phases skip it and keep the run short.
  */
-export function settle(): void {
-  spawnSync('sync', { stdio: 'ignore' });
-}
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-export function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
-
-/** The server's CPU seconds (all threads) spent while `fn` runs. */
-async function cpuOf(c: Client, fn: () => Promise<unknown>): Promise<number> {
-  const before = cpuSeconds(c.server.proc.pid!);
-  await fn();
-  return cpuSeconds(c.server.proc.pid!) - before;
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
-
-/** Runs `jobs` items through `concurrency` workers; the first failure stops the rest. */
-async function parallel(jobs: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobs) }, async () => {
-    while (failed === undefined && next < jobs) {
-      const i = next++;
-      try { await job(i); } catch (e) { failed ??= e; }
-    }
-  }));
-  if (failed !== undefined) throw failed;
+function readers(clients: Client[]): Client[] {
+  return clients.filter((c) => c.server.name !== 'raw+MD5+fsync');
 }
 
 // --- one large object -------------------------------------------------------------------------
@@ -124,19 +81,21 @@ export async function bigObject(clients: Client[], cfg: BenchConfig, source: Buf
       (res.putCpu[c.server.name] ??= []).push(perGiB(cpu));
       (res.put[c.server.name] ??= []).push(cfg.bigSize / MiB / s);
       (res.putTail[c.server.name] ??= []).push(tail);
-      log(`${cfg.bigSize / MiB} MiB PUT  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(8)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s (${s.toFixed(2)} s, of which ${tail.toFixed(2)} s after the last byte)`);
+      log(`${cfg.bigSize / MiB} MiB PUT  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(NAME_WIDTH)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s (${s.toFixed(2)} s, of which ${tail.toFixed(2)} s after the last byte)`);
     }
-    if (etags.gateway !== undefined && etags['raw+MD5'] !== undefined && etags.gateway !== etags['raw+MD5']) {
-      res.etagsAgree = false;
-      log(`ETag mismatch: gateway ${etags.gateway}, raw+MD5 ${etags['raw+MD5']}`);
+    for (const ref of ['raw+MD5', 'raw+MD5+fsync'] as const) {
+      if (etags.gateway !== undefined && etags[ref] !== undefined && etags.gateway !== etags[ref]) {
+        res.etagsAgree = false;
+        log(`ETag mismatch: gateway ${etags.gateway}, ${ref} ${etags[ref]}`);
+      }
     }
-    for (const c of order) {
+    for (const c of readers(order)) {
       settle();
       let s = 0;
       const cpu = await cpuOf(c, async () => { s = await timed(() => c.get(BUCKET, key, cfg.bigSize)); });
       (res.get[c.server.name] ??= []).push(cfg.bigSize / MiB / s);
       (res.getCpu[c.server.name] ??= []).push(perGiB(cpu));
-      log(`${cfg.bigSize / MiB} MiB GET  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(8)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s`);
+      log(`${cfg.bigSize / MiB} MiB GET  round ${round + 1}/${cfg.bigRounds} ${c.server.name.padEnd(NAME_WIDTH)} ${(cfg.bigSize / MiB / s).toFixed(0)} MiB/s`);
     }
   }
   return res;
@@ -144,48 +103,17 @@ export async function bigObject(clients: Client[], cfg: BenchConfig, source: Buf
 
 // --- many small objects -----------------------------------------------------------------------
 
-export interface SmallStats {
-  /** ops/s per round. */
-  opsPerSec: number[];
-  /** Server CPU (all threads) per measured op, µs, per round. */
-  cpuMicrosPerOp: number[];
-  /** Latencies of every measured op, all rounds, ms. */
-  latencies: number[];
-  errors: number;
-  firstError?: string;
-}
-
 export interface SmallResult {
   put: PerServer<SmallStats>;
   get: PerServer<SmallStats>;
-}
-
-/** Keeps `concurrency` requests in flight for `ms` and returns completed ops/s; failures are counted, latencies kept only when `record`. */
-async function closedLoop(ms: number, concurrency: number, op: (worker: number, n: number) => Promise<void>, stats: SmallStats, record: boolean): Promise<number> {
-  const end = performance.now() + ms;
-  let ops = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
-    for (let n = 0; performance.now() < end; n++) {
-      const t = performance.now();
-      try {
-        await op(worker, n);
-        ops++;
-        if (record) stats.latencies.push(performance.now() - t);
-      } catch (e) {
-        stats.errors++;
-        stats.firstError ??= (e as Error).message;
-      }
-    }
-  }));
-  return ops / ((performance.now() - t0) / 1000);
 }
 
 export async function smallObjects(clients: Client[], cfg: BenchConfig, source: Buffer): Promise<SmallResult> {
   const res: SmallResult = { put: {}, get: {} };
   const size = cfg.smallSize;
   const bodyAt = (n: number) => source.subarray((n * size) % (source.length - size), ((n * size) % (source.length - size)) + size);
-  const stats = (m: PerServer<SmallStats>, name: ServerName) => (m[name] ??= { opsPerSec: [], cpuMicrosPerOp: [], latencies: [], errors: 0 });
+  const stats = (m: PerServer<SmallStats>, name: ServerName) => (m[name] ??= smallStats());
+  const loop = { warmupMs: cfg.smallWarmupMs, measureMs: cfg.smallMeasureMs, concurrency: cfg.smallConcurrency };
   for (let round = 0; round < cfg.smallRounds; round++) {
     const order = rotate(clients, round);
     const written = new Map<ServerName, string[]>();
@@ -199,27 +127,17 @@ export async function smallObjects(clients: Client[], cfg: BenchConfig, source: 
       };
       const s = stats(res.put, c.server.name);
       settle();
-      await closedLoop(cfg.smallWarmupMs, cfg.smallConcurrency, (w, n) => put('w', w, n), s, false);
-      const ops = s.latencies.length;
-      let rate = 0;
-      const cpu = await cpuOf(c, async () => { rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, (w, n) => put('m', w, n), s, true); });
-      s.opsPerSec.push(rate);
-      s.cpuMicrosPerOp.push((cpu * 1e6) / (s.latencies.length - ops));
-      log(`4 KiB PUT  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s, ${s.cpuMicrosPerOp.at(-1)!.toFixed(0)} µs CPU/op${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
+      const rate = await measuredLoop(c, s, loop, put);
+      log(`4 KiB PUT  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(NAME_WIDTH)} ${rate.toFixed(0)} ops/s, ${s.cpuMicrosPerOp.at(-1)!.toFixed(0)} µs CPU/op${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
     }
-    for (const c of order) {
+    for (const c of readers(order)) {
       const keys = written.get(c.server.name)!;
       if (keys.length === 0) throw new Error(`${c.server.name}: no 4 KiB object was stored, nothing to GET`);
       const get = () => c.get(BUCKET, keys[Math.floor(Math.random() * keys.length)], size);
       const s = stats(res.get, c.server.name);
       settle();
-      await closedLoop(cfg.smallWarmupMs, cfg.smallConcurrency, get, s, false);
-      const ops = s.latencies.length;
-      let rate = 0;
-      const cpu = await cpuOf(c, async () => { rate = await closedLoop(cfg.smallMeasureMs, cfg.smallConcurrency, get, s, true); });
-      s.opsPerSec.push(rate);
-      s.cpuMicrosPerOp.push((cpu * 1e6) / (s.latencies.length - ops));
-      log(`4 KiB GET  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(8)} ${rate.toFixed(0)} ops/s, ${s.cpuMicrosPerOp.at(-1)!.toFixed(0)} µs CPU/op${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
+      const rate = await measuredLoop(c, s, loop, get);
+      log(`4 KiB GET  round ${round + 1}/${cfg.smallRounds} ${c.server.name.padEnd(NAME_WIDTH)} ${rate.toFixed(0)} ops/s, ${s.cpuMicrosPerOp.at(-1)!.toFixed(0)} µs CPU/op${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
     }
   }
   return res;
@@ -288,7 +206,7 @@ export async function multipart(clients: Client[], cfg: BenchConfig, source: Buf
         if (head.status !== 200 || Number(head.headers['content-length']) !== cfg.mpSize) throw new Error(`multipart object: HEAD ${head.status}, ${head.headers['content-length']} bytes, expected ${cfg.mpSize}`);
       }
       (res.mibPerSec[c.server.name] ??= []).push(cfg.mpSize / MiB / s);
-      log(`${cfg.mpSize / MiB} MiB multipart round ${round + 1}/${cfg.mpRounds} ${c.server.name.padEnd(8)} ${(cfg.mpSize / MiB / s).toFixed(0)} MiB/s${phases}`);
+      log(`${cfg.mpSize / MiB} MiB multipart round ${round + 1}/${cfg.mpRounds} ${c.server.name.padEnd(NAME_WIDTH)} ${(cfg.mpSize / MiB / s).toFixed(0)} MiB/s${phases}`);
     }
   }
   return res;

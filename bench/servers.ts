@@ -1,4 +1,4 @@
-// The three servers under test, each a child process on 127.0.0.1 with its own data dir.
+// The servers under test, each a child process on 127.0.0.1 with its own data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -9,7 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const ROOT = new URL('../', import.meta.url).pathname;
 
-export type ServerName = 'gateway' | 'raw' | 'raw+MD5';
+/**
+ * `gateway` and the references are compared on the disk; `s3-gateway` is a gateway on the s3 driver
+ * whose upstream is `upstream`, a gateway on the disk driver.
+ */
+export type ServerName = 'gateway' | 'raw' | 'raw+MD5' | 'raw+MD5+fsync' | 's3-gateway' | 'upstream';
+
+/** The reference modes of reference-server.mjs, and the name each one gets in the report. */
+export const REFERENCES = { raw: 'raw', md5: 'raw+MD5', 'md5-fsync': 'raw+MD5+fsync' } as const satisfies Record<string, ServerName>;
+export type ReferenceMode = keyof typeof REFERENCES;
 
 export interface Server {
   name: ServerName;
@@ -59,7 +67,9 @@ async function launch(name: ServerName, args: string[], env: NodeJS.ProcessEnv, 
   const port = await new Promise<number>((resolve, reject) => {
     const done = (p: number) => { started = true; clearTimeout(timer); resolve(p); };
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s: ${stderr}`)), 30_000);
-    proc.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before listening: ${stderr}`)); });
+    // A gateway reports a failed start as a JSON log line on stdout, so the message waits for 'close'
+    // (the output read to the end) and quotes the complaints, which hold those lines and stderr's.
+    proc.once('close', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before listening: ${complaints.join('\n')}`)); });
     // Reading stdout to the end matters beyond the first line: a full pipe would stall the server.
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
@@ -93,8 +103,12 @@ async function launch(name: ServerName, args: string[], env: NodeJS.ProcessEnv, 
   };
 }
 
-/** Starts the gateway (disk driver, embedded metadata); with `profDir`, it writes a CPU profile there when it exits. */
-export async function startGateway(dataDir: string, profDir?: string): Promise<Server> {
+/**
+ * Starts a gateway: by default on the disk driver with embedded metadata; `opts.env` overrides
+ * GATEWAY_* settings (the s3 driver and its upstream). With `profDir`, it writes a CPU profile there
+ * when it exits.
+ */
+export async function startGateway(dataDir: string, profDir?: string, opts: { name?: ServerName; env?: Record<string, string> } = {}): Promise<Server> {
   await mkdir(dataDir, { recursive: true });
   // Inherited GATEWAY_* settings (a config file, a log level) would make runs incomparable.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEWAY_')));
@@ -110,26 +124,30 @@ export async function startGateway(dataDir: string, profDir?: string): Promise<S
     GATEWAY_ACCESS_KEY: CREDENTIALS.accessKey,
     GATEWAY_SECRET_KEY: CREDENTIALS.secretKey,
     GATEWAY_LOG_LEVEL: 'warn',
-  });
+  }, opts.env);
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  return launch('gateway', [...nodeArgs, join(ROOT, 'apps/gateway/dist/main.js')], env, true, (e) => (e.msg === 'listening' && typeof e.s3Port === 'number' ? e.s3Port : undefined), port);
+  return launch(opts.name ?? 'gateway', [...nodeArgs, join(ROOT, 'apps/gateway/dist/main.js')], env, true, (e) => (e.msg === 'listening' && typeof e.s3Port === 'number' ? e.s3Port : undefined), port);
 }
 
-/** Starts a reference server: `raw` or `md5` (profiled like the gateway when `profDir` is given). */
-export async function startReference(dataDir: string, mode: 'raw' | 'md5', profDir?: string): Promise<Server> {
+/** Starts a gateway on the s3 driver (embedded metadata in `dataDir`) whose upstream is `upstream`, with the bench's credentials on both sides. */
+export function startS3Gateway(dataDir: string, upstream: Server, profDir?: string): Promise<Server> {
+  return startGateway(dataDir, profDir, {
+    name: 's3-gateway',
+    env: {
+      GATEWAY_DRIVER: 's3',
+      GATEWAY_UPSTREAM_ENDPOINT: `http://127.0.0.1:${upstream.port}`,
+      GATEWAY_UPSTREAM_ACCESS_KEY: CREDENTIALS.accessKey,
+      GATEWAY_UPSTREAM_SECRET_KEY: CREDENTIALS.secretKey,
+      GATEWAY_UPSTREAM_REGION: CREDENTIALS.region,
+    },
+  });
+}
+
+/** Starts a reference server in one of reference-server.mjs's modes (profiled like the gateway when `profDir` is given). */
+export async function startReference(dataDir: string, mode: ReferenceMode, profDir?: string): Promise<Server> {
   await mkdir(dataDir, { recursive: true });
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  return launch(mode === 'raw' ? 'raw' : 'raw+MD5', [...nodeArgs, join(ROOT, 'bench/reference-server.mjs'), dataDir, mode], process.env, false, (e) => (e.msg === 'listening' && typeof e.port === 'number' ? e.port : undefined));
-}
-
-/**
- * Resident set now, its high-water mark since the process started, and the current split into
- * anonymous memory (heap, buffers) and mapped files (code, LMDB's map), in MiB (from /proc).
- */
-export function memory(pid: number): { rss: number; peak: number; anon: number; file: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+  return launch(REFERENCES[mode], [...nodeArgs, join(ROOT, 'bench/reference-server.mjs'), dataDir, mode], process.env, false, (e) => (e.msg === 'listening' && typeof e.port === 'number' ? e.port : undefined));
 }
 
 /** CPU time (user + system, all threads) the process has used so far, in seconds. */
