@@ -74,41 +74,61 @@ export class Engine {
     let after: string | undefined;
     for (;;) {
       const page = await this.meta.list<BucketRecord>('buckets', { after, limit: 1000 });
-      for (const { value } of page) if (value.owner === user.id) out.push(value);
+      for (const { value } of page) if (value.owner === user.id && !value.state) out.push(value);
       if (page.length < 1000) return out;
       after = page[page.length - 1].id;
     }
   }
 
-  /** Creates a bucket in `zone` (the default zone when absent), with `acl` grants if given. */
+  /**
+   * Creates a bucket in `zone` (the default zone when absent), with `acl` grants if given. The name
+   * is claimed first with a record in state `creating` (racing creates have one winner), then the
+   * driver makes the bucket's storage, then the record becomes live. A failure in between (an
+   * outage of the metadata store or the driver) leaves at most an invisible claim, which the same
+   * owner's next create completes: never a bucket without storage.
+   */
   async createBucket(user: User, name: string, zone?: string, acl?: Grant[]): Promise<BucketRecord> {
     assertBucketName(name);
     const z = zone || this.defaultZone;
     if (!this.zones.includes(z)) throw new GatewayError('InvalidLocationConstraint', undefined, { LocationConstraint: z });
     const rec: BucketRecord = { name, owner: user.id, zone: z, created: Date.now(), ...(acl?.length ? { acl: normalizeGrants(acl, user.id) } : {}) };
-    if (!(await this.meta.insert('buckets', name, rec))) {
+    if (!(await this.meta.insert('buckets', name, { ...rec, state: 'creating' }))) {
       const existing = await this.meta.get<BucketRecord>('buckets', name);
-      throw new GatewayError(existing?.owner === user.id ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, { BucketName: name });
+      const unfinished = existing?.state !== undefined && existing.owner === user.id;
+      if (!unfinished) throw new GatewayError(existing?.owner === user.id ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, { BucketName: name });
+      await this.meta.put('buckets', name, { ...rec, state: 'creating' });
     }
     await this.driver.createBucket(name);
+    await this.meta.put('buckets', name, rec);
     return rec;
   }
 
   /** The bucket record if `user` (undefined = anonymous) has `need` on it; NoSuchBucket or AccessDenied otherwise. */
   async bucket(user: User | undefined, name: string, need: Access): Promise<BucketRecord> {
     const rec = await this.meta.get<BucketRecord>('buckets', name);
-    if (!rec) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+    if (!rec || rec.state) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
     if (!allows(rec, user, need)) throw new GatewayError('AccessDenied');
     return rec;
   }
 
-  /** Deletes an empty bucket (no objects, no uploads in progress). */
+  /**
+   * Deletes an empty bucket (no objects, no uploads in progress): the record turns invisible
+   * (`deleting`), the driver removes the storage, then the record goes. An interrupted delete
+   * leaves an invisible claim that the owner's next create or delete finishes.
+   */
   async deleteBucket(user: User, name: string): Promise<void> {
-    await this.bucket(user, name, 'OWNER');
-    const objects = await this.driver.listObjects(name, { prefix: '', limit: 1 });
-    if (objects.length > 0 || (await this.multipart.hasUploads(name))) throw new GatewayError('BucketNotEmpty', undefined, { BucketName: name });
-    await this.meta.delete('buckets', name);
+    const rec = await this.meta.get<BucketRecord>('buckets', name);
+    if (!(rec?.state && rec.owner === user.id)) {
+      await this.bucket(user, name, 'OWNER');
+      const objects = await this.driver.listObjects(name, { prefix: '', limit: 1 });
+      if (objects.length > 0 || (await this.multipart.hasUploads(name))) throw new GatewayError('BucketNotEmpty', undefined, { BucketName: name });
+      await this.meta.update<BucketRecord>('buckets', name, (cur) => {
+        if (!cur) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+        return { ...cur, state: 'deleting' };
+      });
+    }
     await this.driver.deleteBucket(name);
+    await this.meta.delete('buckets', name);
   }
 
   /** Stores an object from a streamed body, verifying what the client declared before commit. */

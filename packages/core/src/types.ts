@@ -64,6 +64,8 @@ export interface BucketRecord {
   acl?: Grant[];
   /** CORS rules; absent = none configured. */
   cors?: CorsRule[];
+  /** Set while the bucket is being created or deleted: the bucket is invisible meanwhile. */
+  state?: 'creating' | 'deleting';
 }
 
 /** A multipart upload in progress. */
