@@ -36,6 +36,10 @@ test('a bad value stops the gateway at start, naming the option', async () => {
       [{ GATEWAY_DEFAULT_ZONE: 'nowhere' }, 'GATEWAY_DEFAULT_ZONE'],
       [{ GATEWAY_USERS_FILE: join(dir, 'missing.json') }, 'GATEWAY_USERS_FILE'],
       [{ GATEWAY_LOG_LEVEL: 'loud' }, 'GATEWAY_LOG_LEVEL'],
+      [{ GATEWAY_META: 'etcd' }, 'GATEWAY_META'],
+      [{ GATEWAY_DRIVER: 's3' }, 'GATEWAY_UPSTREAM_ENDPOINT'],
+      [{ GATEWAY_DRIVER: 's3', GATEWAY_UPSTREAM_ENDPOINT: 'http://127.0.0.1:1' }, 'GATEWAY_UPSTREAM_ACCESS_KEY'],
+      [{ GATEWAY_DRIVER: 's3', GATEWAY_UPSTREAM_ENDPOINT: 'not a url', GATEWAY_UPSTREAM_ACCESS_KEY: 'a', GATEWAY_UPSTREAM_SECRET_KEY: 'b' }, 'GATEWAY_UPSTREAM_ENDPOINT'],
     ];
     await writeFile(join(dir, 'bad-users.json'), JSON.stringify([{ name: 'x', accessKey: 'k' }]));
     cases.push([{ GATEWAY_USERS_FILE: join(dir, 'bad-users.json') }, 'GATEWAY_USERS_FILE']);
@@ -44,6 +48,18 @@ test('a bad value stops the gateway at start, naming the option', async () => {
       assert.equal(r.status, 2, `${JSON.stringify(env)} exits with 2`);
       assert.match(r.stderr, new RegExp(`configuration error: ${option}:`), `${JSON.stringify(env)} names ${option}`);
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unreachable Redis stops the gateway at start, naming GATEWAY_REDIS_URL', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'twinport-config-'));
+  try {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    const r = run({ GATEWAY_DATA_DIR: join(dir, 'data'), GATEWAY_META: 'redis', GATEWAY_REDIS_URL: 'redis://127.0.0.1:1' });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout + r.stderr, /GATEWAY_REDIS_URL: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

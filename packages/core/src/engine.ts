@@ -103,6 +103,15 @@ export class Engine {
     return rec;
   }
 
+  /**
+   * The zone a bucket lives in, whoever asks (zones are not secret: QingStor tells them to anyone
+   * who knocks at the wrong one); undefined when there is no such bucket.
+   */
+  async bucketZone(name: string): Promise<string | undefined> {
+    const rec = await this.meta.get<BucketRecord>('buckets', name);
+    return rec && !rec.state ? rec.zone : undefined;
+  }
+
   /** The bucket record if `user` (undefined = anonymous) has `need` on it; NoSuchBucket or AccessDenied otherwise. */
   async bucket(user: User | undefined, name: string, need: Access): Promise<BucketRecord> {
     const rec = await this.meta.get<BucketRecord>('buckets', name);

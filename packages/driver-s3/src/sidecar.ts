@@ -16,6 +16,10 @@ export interface Sidecar {
   etag?: string;
   checksum?: StoredChecksum;
   parts?: PartSummary[];
+  /** Made by appends: only such objects take further appends (QingStor AppendObject). */
+  appendable?: boolean;
+  /** The content type, for listings (upstream listings carry none; QingStor's show it). */
+  contentType?: string;
 }
 
 const PAGE = 1000;
@@ -82,14 +86,18 @@ export function withSidecar(obj: UpstreamObject, entry: Sidecar | undefined): Ob
   if (entry.etag !== undefined) rec.etag = entry.etag;
   if (entry.checksum !== undefined) rec.checksum = entry.checksum;
   if (entry.parts !== undefined) rec.parts = entry.parts;
+  if (entry.appendable) rec.appendable = true;
+  if (entry.contentType !== undefined && rec.contentType === undefined) rec.contentType = entry.contentType;
   return rec;
 }
 
 /** What of `record` the upstream cannot hold, or undefined when it holds everything. */
 function sidecarOf(record: ObjectRecord, upstreamEtag: string): Sidecar | undefined {
   const etag = record.etag !== upstreamEtag ? record.etag : undefined;
-  if (etag === undefined && !record.checksum && !record.parts) return undefined;
+  if (etag === undefined && !record.checksum && !record.parts && !record.appendable && record.contentType === undefined) return undefined;
   const entry: Sidecar = { upstreamEtag, size: record.size };
+  if (record.appendable) entry.appendable = true;
+  if (record.contentType !== undefined) entry.contentType = record.contentType;
   if (etag !== undefined) entry.etag = etag;
   if (record.checksum) entry.checksum = record.checksum;
   if (record.parts) entry.parts = record.parts.map(({ partNumber, size, etag: e, checksum }) => (checksum === undefined ? { partNumber, size, etag: e } : { partNumber, size, etag: e, checksum }));

@@ -4,3 +4,4 @@ export { CODE_MAP, ERROR_DOC_URL, QS_CODES, errorBody, renderError, toQsError, t
 export { JSON_LIMIT, readJson, readJsonObject, sendJson, type Exchange, type JsonReadOptions } from './json.js';
 export { DRAIN_LIMIT, discardBody } from './drain.js';
 export { encodePath, parseQuery, percentDecode, splitTarget, type RawTarget } from './url.js';
+export { createQingStorApp, type QingStorAppOptions } from './app.js';
