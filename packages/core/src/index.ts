@@ -18,3 +18,5 @@ export * from './multipart.js';
 export * from './seal.js';
 export * from './bytes.js';
 export * from './streams.js';
+export * from './http.js';
+export * from './dispatch.js';

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, type Conditions, type ObjectAttributes, type ObjectRecord } from '@twinport/core';
+import { GatewayError, type Conditions, type ObjectAttributes, type ObjectRecord, contentHeaders } from '@twinport/core';
 import { percentDecode } from './url.js';
 
 // QingStor's object headers on the way in (x-qs-meta-*, content headers) and out (GET/HEAD).
@@ -104,11 +104,7 @@ export function objectHeaders(rec: ObjectRecord, query: Map<string, string>): Re
     'Accept-Ranges': 'bytes',
     'x-qs-storage-class': 'STANDARD',
   };
-  if (rec.contentEncoding) out['Content-Encoding'] = rec.contentEncoding;
-  if (rec.contentDisposition) out['Content-Disposition'] = rec.contentDisposition;
-  if (rec.contentLanguage) out['Content-Language'] = rec.contentLanguage;
-  if (rec.cacheControl) out['Cache-Control'] = rec.cacheControl;
-  if (rec.expires) out.Expires = rec.expires;
+  Object.assign(out, contentHeaders(rec));
   for (const [k, v] of Object.entries(rec.userMeta ?? {})) out[META_PREFIX + k] = headerSafe(v);
   if (rec.appendable) {
     out['x-qs-object-type'] = 'append';

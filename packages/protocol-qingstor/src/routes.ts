@@ -1,4 +1,4 @@
-import { GatewayError } from '@twinport/core';
+import { matchRoute, scopeOf, type Scope } from '@twinport/core';
 import type { QsRequest } from './request.js';
 import { listBuckets } from './controllers/service.js';
 import { bucketStats, createBucket, deleteBucket, deleteMultiple, headBucket } from './controllers/bucket.js';
@@ -10,7 +10,6 @@ import { preflight } from './controllers/preflight.js';
 
 /** A controller. */
 export type Handler = (r: QsRequest) => Promise<void>;
-type Scope = 'service' | 'bucket' | 'object';
 
 /** One QingStor operation: method, what it addresses, the sub-resource that selects it. */
 export interface Route {
@@ -64,17 +63,5 @@ const SUBRESOURCES = new Set(['acl', 'append', 'cname', 'cors', 'delete', 'image
 
 /** Finds the route of a request, or throws NotImplemented / MethodNotAllowed (both method_not_allowed). */
 export function route(r: QsRequest): Route {
-  const scope: Scope = r.bucket === undefined ? 'service' : r.key === undefined ? 'bucket' : 'object';
-  const method = r.ctx.method;
-  const candidates = routes.filter((x) => x.scope === scope && x.method === method);
-  const match = candidates.find((x) => x.sub !== undefined && r.query.has(x.sub)) ?? candidates.find((x) => x.sub === undefined);
-  const unrouted = [...r.query.keys()].find((k) => SUBRESOURCES.has(k) && !candidates.some((x) => x.sub === k));
-  if (unrouted !== undefined && (match === undefined || match.sub === undefined)) {
-    throw new GatewayError('NotImplemented', `The ${unrouted} operation is not supported by this gateway.`);
-  }
-  if (!match) {
-    const allowed = [...new Set(routes.filter((x) => x.scope === scope).map((x) => x.method))];
-    throw new GatewayError('MethodNotAllowed', undefined, { Allow: allowed.join(', ') });
-  }
-  return match;
+  return matchRoute(routes, scopeOf(r.bucket, r.key), r.ctx.method, r.query, SUBRESOURCES);
 }

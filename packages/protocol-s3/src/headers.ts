@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, type ObjectAttributes, type ObjectRecord } from '@twinport/core';
+import { GatewayError, type ObjectAttributes, type ObjectRecord, contentHeaders } from '@twinport/core';
 
 const META_PREFIX = 'x-amz-meta-';
 const MAX_USER_META = 2048;
@@ -57,11 +57,7 @@ export function objectHeaders(rec: ObjectRecord, query: Map<string, string>, ano
     'Content-Type': rec.contentType ?? 'binary/octet-stream',
     'Accept-Ranges': 'bytes',
   };
-  if (rec.contentEncoding) out['Content-Encoding'] = rec.contentEncoding;
-  if (rec.contentDisposition) out['Content-Disposition'] = rec.contentDisposition;
-  if (rec.contentLanguage) out['Content-Language'] = rec.contentLanguage;
-  if (rec.cacheControl) out['Cache-Control'] = rec.cacheControl;
-  if (rec.expires) out.Expires = rec.expires;
+  Object.assign(out, contentHeaders(rec));
   for (const [k, v] of Object.entries(rec.userMeta ?? {})) out[META_PREFIX + k] = encodeHeaderValue(v);
   if (withChecksum && rec.checksum) {
     out[`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`] = rec.checksum.value;

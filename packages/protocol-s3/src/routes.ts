@@ -1,4 +1,4 @@
-import { GatewayError } from '@twinport/core';
+import { matchRoute, scopeOf, type Scope } from '@twinport/core';
 import type { S3Request } from './request.js';
 import { listBuckets } from './controllers/service.js';
 import { createBucket, deleteBucket, deleteBucketCors, deleteObjects, getAcl, getBucketCors, getBucketLocation, getBucketVersioning, headBucket, putBucketAcl, putBucketCors, unsetSubresource } from './controllers/bucket.js';
@@ -8,7 +8,6 @@ import { deleteObject, getObject, putObject } from './controllers/object.js';
 import { abortUpload, completeUpload, createUpload, listParts, uploadPart } from './controllers/multipart.js';
 
 type Handler = (r: S3Request) => Promise<void>;
-type Scope = 'service' | 'bucket' | 'object';
 
 /** One S3 operation: method, what it addresses, the sub-resource that selects it. */
 interface Route {
@@ -68,17 +67,5 @@ const SUBRESOURCES = new Set(['accelerate', 'acl', 'analytics', 'attributes', 'c
 
 /** Finds the handler for a request, or throws MethodNotAllowed / NotImplemented. */
 export function route(r: S3Request): Handler {
-  const scope: Scope = r.bucket === undefined ? 'service' : r.key === undefined ? 'bucket' : 'object';
-  const method = r.ctx.method;
-  const candidates = routes.filter((x) => x.scope === scope && x.method === method);
-  const match = candidates.find((x) => x.sub !== undefined && r.query.has(x.sub)) ?? candidates.find((x) => x.sub === undefined);
-  const unrouted = [...r.query.keys()].find((k) => SUBRESOURCES.has(k) && !candidates.some((x) => x.sub === k));
-  if (unrouted !== undefined && (match === undefined || match.sub === undefined)) {
-    throw new GatewayError('NotImplemented', `The ${unrouted} operation is not implemented.`);
-  }
-  if (!match) {
-    const allowed = [...new Set(routes.filter((x) => x.scope === scope).map((x) => x.method))];
-    throw new GatewayError('MethodNotAllowed', undefined, { Method: method, ResourceType: scope.toUpperCase(), Allow: allowed.join(', ') });
-  }
-  return match.handler;
+  return matchRoute(routes, scopeOf(r.bucket, r.key), r.ctx.method, r.query, SUBRESOURCES).handler;
 }

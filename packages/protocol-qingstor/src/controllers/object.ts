@@ -1,4 +1,4 @@
-import { GatewayError, isGatewayError, type ObjectRecord, type ReadResult } from '@twinport/core';
+import { GatewayError, isGatewayError, type ObjectRecord, type ReadResult, readStatus } from '@twinport/core';
 import { bodyInput, sourceRef } from '../body.js';
 import { attributesFrom, conditionsFrom, objectHeaders, plainHeader } from '../headers.js';
 import { noContent, type QsRequest } from '../request.js';
@@ -57,14 +57,10 @@ export async function getObject(r: QsRequest): Promise<void> {
   const { record, range } = res;
   r.ctx.set(objectHeaders(record, r.query));
   if (res.body) r.ctx.body = res.body;
-  if (range) {
-    r.ctx.status = 206;
-    r.ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${record.size}`);
-    r.ctx.length = range.end - range.start + 1;
-  } else {
-    r.ctx.status = 200;
-    r.ctx.length = record.size;
-  }
+  const { status, contentRange, length } = readStatus(record.size, range);
+  r.ctx.status = status;
+  if (contentRange) r.ctx.set('Content-Range', contentRange);
+  r.ctx.length = length;
 }
 
 /** DeleteObject: 204 whether or not the key existed. */

@@ -1,4 +1,4 @@
-import { GatewayError, MAX_OBJECT_SIZE, isGatewayError, type Conditions, type ObjectRecord, type ReadResult } from '@twinport/core';
+import { GatewayError, MAX_OBJECT_SIZE, isGatewayError, type Conditions, type ObjectRecord, type ReadResult, readStatus } from '@twinport/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import { bodyInput } from '../body.js';
 import { attributesFrom, header, objectHeaders } from '../headers.js';
@@ -102,14 +102,10 @@ export async function getObject(r: S3Request): Promise<void> {
   r.ctx.set(objectHeaders(record, r.query, !r.auth.user, checksumMode));
   if (res.partsCount !== undefined) r.ctx.set('x-amz-mp-parts-count', String(res.partsCount));
   if (res.body) r.ctx.body = res.body;
-  if (range) {
-    r.ctx.status = 206;
-    r.ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${record.size}`);
-    r.ctx.length = range.end - range.start + 1;
-  } else {
-    r.ctx.status = 200;
-    r.ctx.length = record.size;
-  }
+  const { status, contentRange, length } = readStatus(record.size, range);
+  r.ctx.status = status;
+  if (contentRange) r.ctx.set('Content-Range', contentRange);
+  r.ctx.length = length;
 }
 
 /** DeleteObject: 204 whether or not the key existed. */

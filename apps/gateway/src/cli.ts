@@ -1,0 +1,47 @@
+import { pino } from 'pino';
+import { ConfigError, DEV_ACCESS_KEY, helpText, loadConfig } from './config.js';
+import { startGateway } from './server.js';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(helpText());
+  process.exit(0);
+}
+
+let config;
+try {
+  config = loadConfig();
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`configuration error: ${e.message}`);
+    process.exit(2);
+  }
+  throw e;
+}
+const log = pino({ level: config.GATEWAY_LOG_LEVEL, base: undefined });
+
+try {
+  const gw = await startGateway(config, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await gw.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  // Installed before 'listening' is announced: whoever waits for that line may signal at once.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log.info({ s3: `http://${gw.s3.address}:${gw.s3.port}`, s3Port: gw.s3.port, qingstor: `http://${gw.qingstor.address}:${gw.qingstor.port}`, qingstorPort: gw.qingstor.port, dataDir: config.GATEWAY_DATA_DIR }, 'listening');
+  if (config.GATEWAY_ACCESS_KEY === DEV_ACCESS_KEY) {
+    log.warn({ accessKey: config.GATEWAY_ACCESS_KEY, secretKey: config.GATEWAY_SECRET_KEY }, 'using the development credentials; set GATEWAY_ACCESS_KEY and GATEWAY_SECRET_KEY');
+  }
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`configuration error: ${e.message}`);
+    process.exit(2);
+  }
+  log.fatal({ err: e }, 'failed to start');
+  process.exit(1);
+}
