@@ -1,7 +1,48 @@
 #!/usr/bin/env node
-// The gateway's entry point. libuv sizes its thread pool on first use, so this has to happen before
-// any module that might use it loads: file writes, fsyncs of parts flushed in the background and
-// LMDB flushes all share that pool, and with libuv's default of 4 threads a few long fsyncs stall
-// every other file operation behind them.
-process.env.UV_THREADPOOL_SIZE ??= '16';
-await import('./cli.js');
+import { pino } from 'pino';
+import { ConfigError, DEV_ACCESS_KEY, helpText, loadConfig } from './config.js';
+import { startGateway } from './server.js';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(helpText());
+  process.exit(0);
+}
+
+let config;
+try {
+  config = loadConfig();
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`configuration error: ${e.message}`);
+    process.exit(2);
+  }
+  throw e;
+}
+const log = pino({ level: config.GATEWAY_LOG_LEVEL, base: undefined });
+
+try {
+  const gw = await startGateway(config, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await gw.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  // Installed before 'listening' is announced: whoever waits for that line may signal at once.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log.info({ s3: `http://${gw.s3.address}:${gw.s3.port}`, s3Port: gw.s3.port, qingstor: `http://${gw.qingstor.address}:${gw.qingstor.port}`, qingstorPort: gw.qingstor.port, dataDir: config.GATEWAY_DATA_DIR }, 'listening');
+  if (config.GATEWAY_ACCESS_KEY === DEV_ACCESS_KEY) {
+    log.warn({ accessKey: config.GATEWAY_ACCESS_KEY, secretKey: config.GATEWAY_SECRET_KEY }, 'using the development credentials; set GATEWAY_ACCESS_KEY and GATEWAY_SECRET_KEY');
+  }
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`configuration error: ${e.message}`);
+    process.exit(2);
+  }
+  log.fatal({ err: e }, 'failed to start');
+  process.exit(1);
+}
