@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { assertNoServerErrors } from '../lib/signed.js';
+import { assertNoServerErrors } from '../lib/s3http.js';
 import { startGateway, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
 import { call, md5b64, qingstor, raw, type RawReply } from '../lib/qingstor.js';
 

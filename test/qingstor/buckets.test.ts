@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { assertNoServerErrors } from '../lib/signed.js';
+import { assertNoServerErrors } from '../lib/s3http.js';
 import { startGateway, ALICE_KEY, type TestGateway } from '../lib/gateway.js';
 import { call, qingstor, raw } from '../lib/qingstor.js';
 

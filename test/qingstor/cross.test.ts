@@ -9,7 +9,7 @@ import {
   GetBucketLocationCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutBucketAclCommand, PutObjectCommand,
   UploadPartCommand, type Grant,
 } from '@aws-sdk/client-s3';
-import { assertNoServerErrors } from '../lib/signed.js';
+import { assertNoServerErrors } from '../lib/s3http.js';
 import { startGateway, ALICE_KEY, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
 import { call, qingstor, withHeaders } from '../lib/qingstor.js';
 

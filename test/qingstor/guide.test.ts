@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertNoServerErrors } from '../lib/signed.js';
+import { assertNoServerErrors } from '../lib/s3http.js';
 import { startGateway, type TestGateway } from '../lib/gateway.js';
 import { call, qingstor } from '../lib/qingstor.js';
 

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { assertNoServerErrors } from '../lib/signed.js';
+import { assertNoServerErrors } from '../lib/s3http.js';
 import { BACKEND, startGateway, type TestGateway } from '../lib/gateway.js';
 import { call, qingstor } from '../lib/qingstor.js';
 

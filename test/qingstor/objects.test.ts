@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { assertNoServerErrors } from '../lib/signed.js';
+import { assertNoServerErrors } from '../lib/s3http.js';
 import { startGateway, type TestGateway } from '../lib/gateway.js';
 import { call, md5b64, qingstor, withHeaders } from '../lib/qingstor.js';
 

@@ -4,19 +4,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startGateway, type TestGateway } from '../lib/gateway.js';
-import { Client, assertNoServerErrors, eventually, expectError, rawSocket, rssBytes, sha256, tempFiles } from '../lib/signed.js';
+import { S3Http, assertNoServerErrors, eventually, expectError, rawSocket, rssBytes, sha256, tempFiles } from '../lib/s3http.js';
 
 const BUCKET = 'bad-input';
 const KEEP = 'keep/original.txt';
 const KEEP_DATA = 'stored before any bad input\n';
 
 let gw: TestGateway;
-let c: Client;
+let c: S3Http;
 let uploadId: string;
 
 before(async () => {
   gw = await startGateway();
-  c = new Client(gw.endpoint);
+  c = new S3Http(gw.endpoint);
   await c.createBucket(BUCKET);
   await c.put(BUCKET, KEEP, KEEP_DATA);
   const init = await c.send({ method: 'POST', path: `/${BUCKET}/mpu/target?uploads` });
@@ -26,19 +26,13 @@ before(async () => {
 });
 
 after(async () => {
-  c.close();
+  await c.close();
   await gw.stop();
 });
 
 const deleteObjects = (body: string | Buffer, headers: Record<string, string> = {}) => c.send({ method: 'POST', path: `/${BUCKET}?delete`, body, headers });
 const complete = (body: string | Buffer, headers: Record<string, string> = {}) => c.send({ method: 'POST', path: `/${BUCKET}/mpu/target?uploadId=${uploadId}`, body, headers });
 const createBucket = (name: string, body?: string) => c.send({ method: 'PUT', path: `/${name}`, body });
-
-async function bucketNames(): Promise<string[]> {
-  const res = await c.send({ path: '/' });
-  assert.equal(res.status, 200, res.text);
-  return [...res.text.matchAll(/<Name>([^<]*)<\/Name>/g)].map((m) => m[1]);
-}
 
 /** The status code of a raw HTTP response text. */
 function statusOf(raw: string): number {
@@ -58,7 +52,7 @@ test('malformed XML bodies give 400 MalformedXML and change nothing', async () =
   for (const body of ['<CreateBucketConfiguration><LocationConstraint>pek3a', '<<>>', '<NotAConfiguration/>']) {
     await expectError(await createBucket('bad-config-bucket', body), 400, 'MalformedXML');
   }
-  assert.ok(!(await bucketNames()).includes('bad-config-bucket'));
+  assert.ok(!(await c.bucketNames()).includes('bad-config-bucket'));
   await assertStillServing();
   // The upload survived the bad Complete bodies.
   const parts = await c.send({ path: `/${BUCKET}/mpu/target?uploadId=${uploadId}` });
@@ -79,7 +73,7 @@ test('XML with a DTD (billion laughs, external entity) gives 400 and leaks nothi
     await expectError(res, 400, 'MalformedXML');
     assert.ok(!res.text.includes('root:') && !res.text.includes('lollol'), `entity expanded into the answer: ${res.text}`);
   }
-  assert.ok(!(await bucketNames()).includes('xxe-bucket'));
+  assert.ok(!(await c.bucketNames()).includes('xxe-bucket'));
   await assertStillServing();
 });
 
@@ -130,7 +124,7 @@ test('invalid bucket names give 400 InvalidBucketName', async () => {
     const err = await expectError(await createBucket(name), 400, 'InvalidBucketName');
     assert.equal(err.BucketName, name);
   }
-  const listed = await bucketNames();
+  const listed = await c.bucketNames();
   assert.deepEqual(listed.filter((n) => names.includes(n)), []);
 });
 
@@ -145,7 +139,7 @@ test('missing buckets and keys give 404 NoSuchBucket / NoSuchKey, and a PUT crea
   const head = await c.send({ method: 'HEAD', path: `/${BUCKET}/no/such/key` });
   assert.equal(head.status, 404);
   assert.equal(head.body.length, 0);
-  assert.ok(!(await bucketNames()).includes('no-such-bucket'));
+  assert.ok(!(await c.bucketNames()).includes('no-such-bucket'));
 });
 
 test('deleting a non-empty bucket gives 409 BucketNotEmpty, also when only an upload is in progress', async () => {
@@ -154,7 +148,7 @@ test('deleting a non-empty bucket gives 409 BucketNotEmpty, also when only an up
   const init = await c.send({ method: 'POST', path: '/only-upload/k?uploads' });
   assert.equal(init.status, 200, init.text);
   await expectError(await c.send({ method: 'DELETE', path: '/only-upload' }), 409, 'BucketNotEmpty');
-  assert.ok((await bucketNames()).includes(BUCKET));
+  assert.ok((await c.bucketNames()).includes(BUCKET));
   await assertStillServing();
 });
 

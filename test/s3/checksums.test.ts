@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, type TestGateway } from '../lib/gateway.js';
-import { Client, assertNoServerErrors, checksumOf, expectError, md5b64, type ChecksumName } from '../lib/signed.js';
+import { S3Http, assertNoServerErrors, checksumOf, expectError, md5b64, type ChecksumName } from '../lib/s3http.js';
 
 const BUCKET = 'checksums';
 const ALGORITHMS: ChecksumName[] = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'];
@@ -11,17 +11,17 @@ const DATA = Buffer.from('The quick brown fox jumps over the lazy dog, checksumm
 const OLD = Buffer.from('the previous version of the object\n');
 
 let gw: TestGateway;
-let c: Client;
+let c: S3Http;
 
 before(async () => {
   gw = await startGateway();
-  c = new Client(gw.endpoint);
+  c = new S3Http(gw.endpoint);
   await c.createBucket(BUCKET);
   await c.put(BUCKET, 'existing', OLD);
 });
 
 after(async () => {
-  c.close();
+  await c.close();
   await gw.stop();
 });
 

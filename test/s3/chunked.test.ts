@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { encodeChunkedBody, streamingContextFor, type ChunkedMode } from '../../packages/protocol-s3/src/auth/index.js';
 import { ROOT_KEY, startGateway, type TestGateway } from '../lib/gateway.js';
-import { Client, assertNoServerErrors, checksumOf, eventually, expectError, rawSocket, tempFiles, type ChecksumName, type Reply } from '../lib/signed.js';
+import { S3Http, assertNoServerErrors, checksumOf, eventually, expectError, rawSocket, tempFiles, type ChecksumName, type RawResponse } from '../lib/s3http.js';
 
 const BUCKET = 'chunked';
 const PAYLOAD: Record<ChunkedMode, string> = {
@@ -17,16 +17,16 @@ const PAYLOAD: Record<ChunkedMode, string> = {
 };
 
 let gw: TestGateway;
-let c: Client;
+let c: S3Http;
 
 before(async () => {
   gw = await startGateway();
-  c = new Client(gw.endpoint);
+  c = new S3Http(gw.endpoint);
   await c.createBucket(BUCKET);
 });
 
 after(async () => {
-  c.close();
+  await c.close();
   await gw.stop();
 });
 
@@ -73,13 +73,13 @@ function encodeRequest(method: string, path: string, data: Buffer, o: ChunkedOpt
   return { headers: { ...headers, 'content-length': String(body.length) }, body };
 }
 
-function chunkedPut(key: string, data: Buffer, o: ChunkedOpts, method = 'PUT', query = ''): Promise<Reply> {
+function chunkedPut(key: string, data: Buffer, o: ChunkedOpts, method = 'PUT', query = ''): Promise<RawResponse> {
   const path = `/${BUCKET}/${key}${query}`;
   const { headers, body } = encodeRequest(method, path, data, o);
   return c.raw(method, path, headers, body);
 }
 
-async function head(key: string, headers: Record<string, string> = {}): Promise<Reply> {
+async function head(key: string, headers: Record<string, string> = {}): Promise<RawResponse> {
   return c.send({ method: 'HEAD', path: `/${BUCKET}/${key}`, headers });
 }
 

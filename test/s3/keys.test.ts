@@ -45,7 +45,7 @@ before(async () => {
   gw = await startGateway({ dataDir: join(parent, 'data') });
   s3 = new S3Http(gw.endpoint);
   filesBefore = await filesOutsideData(parent);
-  for (const b of [SRC, DST]) assert.equal((await s3.send({ method: 'PUT', path: `/${b}` })).status, 200);
+  for (const b of [SRC, DST]) await s3.createBucket(b);
 });
 
 after(async () => {

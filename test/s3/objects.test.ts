@@ -23,7 +23,7 @@ const httpDate = (ms: number) => new Date(ms).toUTCString();
 before(async () => {
   gw = await startGateway();
   s3 = new S3Http(gw.endpoint);
-  assert.equal((await s3.send({ method: 'PUT', path: `/${B}` })).status, 200);
+  await s3.createBucket(B);
   assert.equal((await put('data', DATA)).status, 200);
   assert.equal((await put('empty', '')).status, 200);
   const h = await head('data');

@@ -51,6 +51,7 @@ const NO_CONFIG: QsCode = 'invalid_request';
 export const CODE_MAP: Partial<Record<ErrorCode, QsCode>> = {
   AccessDenied: 'permission_denied',
   AccessForbidden: 'permission_denied',
+  InvalidPartNumber: 'invalid_range',
   AuthorizationHeaderMalformed: 'invalid_argument',
   AuthorizationQueryParametersError: 'invalid_argument',
   BadDigest: 'bad_digest',

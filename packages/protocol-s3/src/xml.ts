@@ -8,7 +8,13 @@ export interface XmlNode { [name: string]: XmlValue }
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-/** Escapes text for XML; control characters, which XML 1.0 cannot carry raw, become references. */
+/**
+ * Escapes text for XML; control characters, which XML 1.0 cannot carry raw, become references.
+ * This copies S3, which writes such key bytes as `&#x1b;`-style references (quoted in
+ * aws/aws-sdk-php#169, aws/aws-sdk-java-v2#1172, boto/botocore#3496): strict XML 1.0 parsers reject
+ * them, which is why botocore always lists with encoding-type=url, while the JS SDK v3 parser
+ * reads them back as the original characters. A raw control byte would break every parser.
+ */
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"'\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, (c) => {
     switch (c) {
