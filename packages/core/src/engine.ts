@@ -176,6 +176,19 @@ export class Engine {
 
   private async read(user: User | undefined, bucket: string, key: string, opts: ReadOptions, withBody: boolean): Promise<ReadResult> {
     await this.bucket(user, bucket, 'READ');
+    if (withBody && opts.range === undefined && opts.partNumber === undefined) {
+      // A whole-object read needs no size first: one driver call (one upstream request for the s3
+      // driver instead of a HEAD and a GET), with the conditions checked on the record it returns.
+      const got = await this.driver.getObject(bucket, key);
+      if (!got) throw new GatewayError('NoSuchKey', undefined, { Key: key });
+      try {
+        if (opts.conditions) checkReadConditions(opts.conditions, got.record);
+      } catch (e) {
+        got.body.destroy();
+        throw e;
+      }
+      return { record: got.record, body: got.body };
+    }
     const record = await this.driver.headObject(bucket, key);
     if (!record) throw new GatewayError('NoSuchKey', undefined, { Key: key });
     if (opts.conditions) checkReadConditions(opts.conditions, record);
