@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import {
-  S3Client, S3ServiceException, AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand,
+  S3Client, AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand,
   CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectsCommand, GetBucketLocationCommand,
   GetBucketVersioningCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand,
   ListMultipartUploadsCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand,
@@ -17,20 +17,16 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
+import { s3Client, serviceError } from '../lib/sdk.js';
 import { startGateway, ALICE_KEY, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
 
-// The SDK warns that its 2027 releases need Node 22; that is about the SDK, not the gateway.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const MiB = 1024 * 1024;
 let gw: TestGateway;
 let s3: S3Client;
 
 function client(key = ROOT_KEY, extra: Partial<ConstructorParameters<typeof S3Client>[0]> = {}): S3Client {
-  return new S3Client({
-    endpoint: gw.endpoint, region: 'us-east-1', forcePathStyle: true,
-    credentials: { accessKeyId: key.accessKey, secretAccessKey: key.secretKey }, ...extra,
-  });
+  return s3Client(gw.endpoint, key, extra);
 }
 
 /** Records the method, host, path and headers of every request as it leaves the client (after signing). */
@@ -44,16 +40,7 @@ function spy(c: S3Client): Array<{ method: string; host: string; path: string; h
   return seen;
 }
 
-/** The service error a call fails with. */
-async function failure(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `expected a service error, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('the call succeeded');
-}
+const failure = serviceError;
 
 async function bytesOf(bucket: string, key: string, extra: { Range?: string } = {}): Promise<Buffer> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));

@@ -10,10 +10,10 @@ import {
   UploadPartCommand, type Grant,
 } from '@aws-sdk/client-s3';
 import { assertNoServerErrors } from '../lib/s3http.js';
-import { startGateway, ALICE_KEY, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
+import { startGateway, ALICE_KEY, type TestGateway } from '../lib/gateway.js';
+import { s3Client } from '../lib/sdk.js';
 import { call, qingstor, withHeaders } from '../lib/qingstor.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const MiB = 1024 * 1024;
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
@@ -27,7 +27,7 @@ const grants = (list: Grant[] | undefined) => (list ?? []).map((g) => `${g.Grant
 
 before(async () => {
   gw = await startGateway();
-  s3 = new S3Client({ endpoint: gw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: ROOT_KEY.accessKey, secretAccessKey: ROOT_KEY.secretKey } });
+  s3 = s3Client(gw.endpoint);
   qs = qingstor(gw);
   assert.equal((await call(qs.Bucket('cross-bucket', 'sh1a').put())).status, 201);
 });

@@ -6,10 +6,10 @@ import {
   S3Client, S3ServiceException, CreateBucketCommand, GetBucketAclCommand, GetObjectAclCommand, PutBucketAclCommand, PutObjectCommand,
   GetObjectCommand, ListBucketsCommand, type Grant,
 } from '@aws-sdk/client-s3';
+import { s3Client } from '../lib/sdk.js';
 import { startGateway, ALICE_KEY, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
 import { S3Http, assertError } from '../lib/s3http.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
 const AUTH_USERS = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -20,7 +20,7 @@ let raw: S3Http;
 let rootId: string;
 let aliceId: string;
 
-const client = (key: typeof ROOT_KEY) => new S3Client({ endpoint: gw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: key.accessKey, secretAccessKey: key.secretKey } });
+const client = (key: typeof ROOT_KEY) => s3Client(gw.endpoint, key);
 const anon = (method: string, path: string, body?: string) => fetch(`${gw.endpoint}${path}`, { method, body });
 const errorOf = async (p: Promise<unknown>): Promise<{ name: string; status?: number }> => {
   try {

@@ -4,9 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { encodeChunkedBody, streamingContextFor, type ChunkedMode } from '../../packages/protocol-s3/src/auth/index.js';
 import { ROOT_KEY, startGateway, type TestGateway } from '../lib/gateway.js';
+import { s3Client } from '../lib/sdk.js';
 import { S3Http, assertNoServerErrors, checksumOf, eventually, expectError, rawSocket, tempFiles, type ChecksumName, type RawResponse } from '../lib/s3http.js';
 
 const BUCKET = 'chunked';
@@ -237,7 +238,7 @@ test('a client that closes the connection mid-body stores nothing and the gatewa
 });
 
 test('the AWS SDK v3 sends a stream body as STREAMING-UNSIGNED-PAYLOAD-TRAILER and it reads back exactly', async () => {
-  const s3 = new S3Client({ endpoint: gw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: ROOT_KEY.accessKey, secretAccessKey: ROOT_KEY.secretKey } });
+  const s3 = s3Client(gw.endpoint);
   const sent: Array<Record<string, string | undefined>> = [];
   s3.middlewareStack.add((next) => async (args) => {
     const req = args.request as { headers: Record<string, string | undefined> };

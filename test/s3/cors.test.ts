@@ -3,15 +3,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { S3Client, S3ServiceException, CreateBucketCommand, DeleteBucketCorsCommand, GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../lib/sdk.js';
 import { startGateway, ALICE_KEY, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
 import { S3Http, assertError } from '../lib/s3http.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 let gw: TestGateway;
 let s3: S3Client;
 let raw: S3Http;
-const client = (key: typeof ROOT_KEY) => new S3Client({ endpoint: gw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: key.accessKey, secretAccessKey: key.secretKey } });
+const client = (key: typeof ROOT_KEY) => s3Client(gw.endpoint, key);
 const preflight = (path: string, origin: string, method: string, headers?: string) =>
   fetch(`${gw.endpoint}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, ...(headers ? { 'access-control-request-headers': headers } : {}) } });
 const failure = async (p: Promise<unknown>) => {

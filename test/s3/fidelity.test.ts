@@ -6,37 +6,24 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  S3Client, S3ServiceException, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
+  S3Client, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
+import { s3Client, serviceError } from '../lib/sdk.js';
 import { startGateway, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
 
-// The SDK warns that its 2027 releases need Node 22; that is about the SDK, not the gateway.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const MiB = 1024 * 1024;
 let gw: TestGateway;
 let s3: S3Client;
 
 function client(endpoint: string, extra: Partial<ConstructorParameters<typeof S3Client>[0]> = {}): S3Client {
-  return new S3Client({
-    endpoint, region: 'us-east-1', forcePathStyle: true,
-    credentials: { accessKeyId: ROOT_KEY.accessKey, secretAccessKey: ROOT_KEY.secretKey }, ...extra,
-  });
+  return s3Client(endpoint, ROOT_KEY, extra);
 }
 
-/** The service error a call fails with. */
-async function failure(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `expected a service error, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('the call succeeded');
-}
+const failure = serviceError;
 
 async function bytesOf(c: S3Client, Bucket: string, Key: string, PartNumber?: number): Promise<Buffer> {
   const r = await c.send(new GetObjectCommand({ Bucket, Key, PartNumber }));

@@ -9,10 +9,10 @@ import {
   S3Client, S3ServiceException, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand,
   HeadBucketCommand, ListBucketsCommand, ListObjectsV2Command, ListPartsCommand, PutBucketAclCommand, PutObjectCommand, UploadPartCommand, type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
+import { s3Client } from '../lib/sdk.js';
 import { startGateway, ALICE_KEY, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
 import { startRedis, type TestRedis } from '../lib/redis.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const MiB = 1024 * 1024;
 let redis: TestRedis;
@@ -24,7 +24,7 @@ let sb: S3Client;
 /** The upstream's data dir once the outage test restarted it on its own dir (then kept by stop()). */
 let upstreamDir: string | undefined;
 
-const client = (gw: TestGateway, key = ROOT_KEY) => new S3Client({ endpoint: gw.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: key.accessKey, secretAccessKey: key.secretKey } });
+const client = (gw: TestGateway, key = ROOT_KEY) => s3Client(gw.endpoint, key, { maxAttempts: 1 });
 const failure = async (p: Promise<unknown>): Promise<string> => {
   try {
     await p;

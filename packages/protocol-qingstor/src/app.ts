@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import Koa, { type Context } from 'koa';
-import { GatewayError, isGatewayError, isValidBucketName, type Engine, type UserDirectory } from '@twinport/core';
+import { GatewayError, requestIds, isGatewayError, isValidBucketName, type Engine, type UserDirectory } from '@twinport/core';
 import { addressError, resolveAddress, type Address } from './addressing.js';
 import { verifyRequest } from './auth/index.js';
 import { renderError } from './errors.js';
@@ -21,14 +20,7 @@ export interface QingStorAppOptions {
   onInternalError?: (err: unknown, ctx: Context) => void;
 }
 
-// Unique per process run without a random draw per request: a random prefix and a counter, in
-// the 16 hex digits QingStor's request ids have.
-const ID_PREFIX = randomBytes(4).toString('hex');
-let idCounter = 0;
-function nextRequestId(): string {
-  idCounter = (idCounter + 1) % 0x100000000;
-  return ID_PREFIX + idCounter.toString(16).padStart(8, '0');
-}
+const nextRequestId = requestIds(false);
 
 function siteOf(ctx: Context, a: Address, opts: QingStorAppOptions): Site {
   const port = opts.port ?? ctx.req.socket.localPort;

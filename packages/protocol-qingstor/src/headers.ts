@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, type Conditions, type ObjectAttributes, type ObjectRecord, contentHeaders } from '@twinport/core';
+import { GatewayError, type Conditions, type ObjectAttributes, type ObjectRecord, contentHeaders, RESPONSE_OVERRIDES } from '@twinport/core';
 import { percentDecode } from './url.js';
 
 // QingStor's object headers on the way in (x-qs-meta-*, content headers) and out (GET/HEAD).
@@ -82,15 +82,6 @@ export function checkRequestOptions(h: IncomingHttpHeaders): void {
   if (cls !== undefined && !STORAGE_CLASSES.has(cls.trim().toUpperCase())) throw new GatewayError('InvalidRequest', `The storage class "${cls}" is not valid.`);
 }
 
-const OVERRIDES: Array<[string, string]> = [
-  ['response-content-type', 'Content-Type'],
-  ['response-content-language', 'Content-Language'],
-  ['response-expires', 'Expires'],
-  ['response-cache-control', 'Cache-Control'],
-  ['response-content-disposition', 'Content-Disposition'],
-  ['response-content-encoding', 'Content-Encoding'],
-];
-
 /**
  * The response headers describing an object on GET/HEAD: quoted ETag, RFC 1123 Last-Modified,
  * content headers, `x-qs-meta-*`, and for appendable objects the append type and next position;
@@ -110,7 +101,7 @@ export function objectHeaders(rec: ObjectRecord, query: Map<string, string>): Re
     out['x-qs-object-type'] = 'append';
     out['x-qs-next-append-position'] = String(rec.size);
   }
-  for (const [param, name] of OVERRIDES) {
+  for (const [param, name] of RESPONSE_OVERRIDES) {
     const v = query.get(param);
     if (v !== undefined) out[name] = headerSafe(v);
   }

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import Koa, { type Context } from 'koa';
-import { GatewayError, isGatewayError, type Engine, type UserDirectory } from '@twinport/core';
+import { GatewayError, requestIds, isGatewayError, type Engine, type UserDirectory } from '@twinport/core';
 import { authenticate } from './auth/index.js';
 import { resolveTarget } from './addressing.js';
 import { route } from './routes.js';
@@ -18,13 +17,7 @@ export interface S3AppOptions {
   onInternalError?: (err: unknown, ctx: Context) => void;
 }
 
-// Unique per process run without a random draw per request: a random prefix and a counter.
-const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
-let idCounter = 0;
-function nextRequestId(): string {
-  idCounter = (idCounter + 1) % 0x100000000;
-  return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0');
-}
+const nextRequestId = requestIds(true);
 
 /** Builds the Koa application serving the S3 API. */
 export function createS3App(opts: S3AppOptions): Koa {

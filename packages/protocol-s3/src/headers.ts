@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, type ObjectAttributes, type ObjectRecord, contentHeaders } from '@twinport/core';
+import { GatewayError, type ObjectAttributes, type ObjectRecord, contentHeaders, RESPONSE_OVERRIDES } from '@twinport/core';
 
 const META_PREFIX = 'x-amz-meta-';
 const MAX_USER_META = 2048;
@@ -40,15 +40,6 @@ function storedEncoding(v: string | undefined): string | undefined {
   return rest.length ? rest.join(',') : undefined;
 }
 
-const OVERRIDES: Array<[string, string]> = [
-  ['response-content-type', 'Content-Type'],
-  ['response-content-language', 'Content-Language'],
-  ['response-expires', 'Expires'],
-  ['response-cache-control', 'Cache-Control'],
-  ['response-content-disposition', 'Content-Disposition'],
-  ['response-content-encoding', 'Content-Encoding'],
-];
-
 /** Response headers describing an object on GET/HEAD, with `response-*` overrides applied. */
 export function objectHeaders(rec: ObjectRecord, query: Map<string, string>, anonymous: boolean, withChecksum: boolean): Record<string, string> {
   const out: Record<string, string> = {
@@ -63,7 +54,7 @@ export function objectHeaders(rec: ObjectRecord, query: Map<string, string>, ano
     out[`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`] = rec.checksum.value;
     out['x-amz-checksum-type'] = rec.checksum.type;
   }
-  for (const [param, name] of OVERRIDES) {
+  for (const [param, name] of RESPONSE_OVERRIDES) {
     const v = query.get(param);
     if (v === undefined) continue;
     if (anonymous) throw new GatewayError('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
