@@ -73,6 +73,20 @@ export function driverConformance(name: string, open: () => Promise<DriverFixtur
       assert.equal((await get(b, 'zero'))?.length, 0);
     });
 
+
+    test('a body handed over in memory is stored like a streamed one, on either side of the edge', async () => {
+      const b = await bucket('in-memory');
+      for (const size of [0, 1, edge(), edge() + 1]) {
+        const data = randomBytes(size);
+        const key = `mem-${size}`;
+        const rec = await d.putObject(b, key, data, { attrs: NO_ATTRS, size, seal: () => recordOf(key, data) });
+        assert.equal(rec.size, size);
+        assert.equal((await d.headObject(b, key))?.etag, recordOf(key, data).etag);
+        assert.ok(data.equals((await get(b, key))!), key);
+      }
+      assert.deepEqual(await keys(b), [`mem-${edge()}`, `mem-${edge() + 1}`, 'mem-0', 'mem-1'].sort());
+      await noLeftovers();
+    });
     test('50 MiB object streams in and out intact', async () => {
       const b = await bucket('large');
       const { body, digest } = randomBody(50 * MiB);

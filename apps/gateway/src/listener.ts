@@ -31,7 +31,8 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     active.add(res);
     res.once('close', () => active.delete(res));
     res.on('finish', () => {
-      opts.log.info({ api: opts.api, method: req.method, url: req.url, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: Number(res.getHeader('content-length') ?? 0), id: res.getHeader(opts.requestIdHeader) }, 'request');
+      // Checked first: building the entry costs a small request more than a no-op call suggests.
+      if (opts.log.isLevelEnabled('info')) opts.log.info({ api: opts.api, method: req.method, url: req.url, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: Number(res.getHeader('content-length') ?? 0), id: res.getHeader(opts.requestIdHeader) }, 'request');
       // Headers sent before closing began promised keep-alive; end the connection after this response.
       if (closing) req.socket.end();
     });

@@ -1,5 +1,6 @@
-import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { createHash, hash, type Hash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { collect } from './streams.js';
 import { GatewayError } from './errors.js';
 import { createHasher, type Hasher } from './checksum.js';
 import type { ChecksumAlgorithm } from './types.js';
@@ -64,24 +65,7 @@ export class DigestStream extends Transform {
   }
 
   private finish(): undefined {
-    const e = this.expect;
-    if (e.length !== undefined && this.size !== e.length) throw new GatewayError('IncompleteBody');
-    const md5 = this.md5.digest();
-    if (e.md5 !== undefined && md5.toString('base64') !== e.md5) throw new GatewayError('BadDigest', undefined, { ExpectedDigest: e.md5, CalculatedDigest: md5.toString('base64') });
-    if (this.sha256) {
-      const got = this.sha256.digest('hex');
-      if (got !== e.sha256) throw new GatewayError('XAmzContentSHA256Mismatch', undefined, { ClientComputedContentSHA256: e.sha256 ?? '', S3ComputedContentSHA256: got });
-    }
-    let checksum: BodyDigest['checksum'];
-    if (this.hasher && e.checksum) {
-      const digest = this.hasher.digest();
-      const expected = typeof e.checksum.expected === 'function' ? e.checksum.expected() : e.checksum.expected;
-      if (expected !== undefined && digest.toString('base64') !== expected) {
-        throw new GatewayError('BadDigest', `The ${e.checksum.algorithm} you specified did not match the calculated checksum.`);
-      }
-      checksum = { algorithm: e.checksum.algorithm, digest };
-    }
-    this.computed = { size: this.size, md5, checksum };
+    this.computed = verified(this.expect, this.size, this.md5.digest(), this.sha256?.digest('hex'), this.hasher?.digest());
     return undefined;
   }
 
@@ -90,4 +74,58 @@ export class DigestStream extends Transform {
     if (!this.computed) throw new GatewayError('InternalError', 'body digest read before the body ended');
     return this.computed;
   }
+}
+
+/**
+ * Bodies declared at most this long are read whole and hashed in one call (readDigested) instead
+ * of streaming through a DigestStream: for small objects the stream machinery costs more than the
+ * hashing, and the drivers keep bodies this small in memory anyway.
+ */
+export const SMALL_BODY = 64 * 1024;
+
+/** Reads a body declared to be `expect.length` (≤ SMALL_BODY) bytes into memory and checks it as DigestStream would. */
+export async function readDigested(body: Readable, expect: BodyExpectations & { length: number }): Promise<{ bytes: Buffer; digest: BodyDigest }> {
+  const head = await collect(body, expect.length);
+  if (!head.ended) {
+    body.destroy();
+    throw new GatewayError('IncompleteBody', 'The request body is longer than declared.');
+  }
+  const bytes = Buffer.concat(head.chunks, head.size);
+  return { bytes, digest: digestBytes(bytes, expect) };
+}
+
+/**
+ * The digests of a body already in memory, checked against `expect` exactly as DigestStream checks
+ * a streamed one; one-shot hashing spares a small body the stream and hash objects.
+ */
+export function digestBytes(bytes: Buffer, expect: BodyExpectations): BodyDigest {
+  const max = expect.maxLength;
+  if (max !== undefined && bytes.length > max) throw new GatewayError('EntityTooLarge', 'The request body is longer than declared.');
+  if (expect.length !== undefined && bytes.length > expect.length) throw new GatewayError('IncompleteBody', 'The request body is longer than declared.');
+  const sha256 = expect.sha256 ? hash('sha256', bytes, 'hex') : undefined;
+  let checksum: Buffer | undefined;
+  if (expect.checksum) {
+    const hasher = createHasher(expect.checksum.algorithm);
+    hasher.update(bytes);
+    checksum = hasher.digest();
+  }
+  return verified(expect, bytes.length, hash('md5', bytes, 'buffer'), sha256, checksum);
+}
+
+/** Compares what was computed over a body with what the client declared; throws the S3 error for a mismatch. */
+function verified(e: BodyExpectations, size: number, md5: Buffer, sha256: string | undefined, checksumDigest: Buffer | undefined): BodyDigest {
+  if (e.length !== undefined && size !== e.length) throw new GatewayError('IncompleteBody');
+  if (e.md5 !== undefined && md5.toString('base64') !== e.md5) throw new GatewayError('BadDigest', undefined, { ExpectedDigest: e.md5, CalculatedDigest: md5.toString('base64') });
+  if (sha256 !== undefined && sha256 !== e.sha256) {
+    throw new GatewayError('XAmzContentSHA256Mismatch', undefined, { ClientComputedContentSHA256: e.sha256 ?? '', S3ComputedContentSHA256: sha256 });
+  }
+  let checksum: BodyDigest['checksum'];
+  if (checksumDigest && e.checksum) {
+    const expected = typeof e.checksum.expected === 'function' ? e.checksum.expected() : e.checksum.expected;
+    if (expected !== undefined && checksumDigest.toString('base64') !== expected) {
+      throw new GatewayError('BadDigest', `The ${e.checksum.algorithm} you specified did not match the calculated checksum.`);
+    }
+    checksum = { algorithm: e.checksum.algorithm, digest: checksumDigest };
+  }
+  return { size, md5, checksum };
 }

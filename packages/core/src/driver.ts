@@ -22,9 +22,10 @@ export interface Driver {
    * Stores `body` under `key`. The object becomes visible atomically, and only if `body` ends
    * without error: then `opts.seal()` is called for the record to store and `opts.check` (if given)
    * is called with the current record inside the commit, where throwing aborts the write.
-   * A failed write leaves the previous object untouched and no temporary data behind.
+   * A failed write leaves the previous object untouched and no temporary data behind. A small
+   * body the core has already read and checked comes as a Buffer (`opts.size` is its length).
    */
-  putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord>;
+  putObject(bucket: string, key: string, body: Readable | Buffer, opts: PutOptions): Promise<ObjectRecord>;
 
   /** The record of `key`, or undefined when there is none. */
   headObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;

@@ -5,7 +5,7 @@ import type { Driver } from './driver.js';
 import type { MetaStore } from './meta.js';
 import type { BucketRecord, ByteRange, ObjectAttributes, ObjectRecord, User } from './types.js';
 import { assertBucketName, assertKey } from './names.js';
-import { DigestStream, type BodyExpectations } from './digest.js';
+import { DigestStream, readDigested, SMALL_BODY, type BodyExpectations } from './digest.js';
 import { checkReadConditions, writeCheck, type Conditions } from './conditions.js';
 import { resolveRange } from './range.js';
 import { listPage, type ListPage, type ListRequest } from './listing.js';
@@ -159,9 +159,15 @@ export class Engine {
     // ChecksumCRC64NVME: "or if it was uploaded without a checksum (and Amazon S3 added the default
     // checksum, CRC64NVME)"); computed here in the same pass as the MD5 when enabled.
     const checksum = input.expect.checksum ?? (this.defaultChecksum ? { algorithm: 'CRC64NVME' as const } : undefined);
-    const digest = new DigestStream({ maxLength: MAX_OBJECT_SIZE, ...input.expect, checksum });
+    const expect = { maxLength: MAX_OBJECT_SIZE, ...input.expect, checksum };
+    const { length } = expect;
+    if (length !== undefined && length <= SMALL_BODY) {
+      const small = await readDigested(input.body, { ...expect, length });
+      return this.driver.putObject(bucket, key, small.bytes, { attrs, size: length, seal: () => sealRecord(key, small.digest, attrs), check });
+    }
+    const digest = new DigestStream(expect);
     const body = chain(input.body, digest);
-    return this.driver.putObject(bucket, key, body, { attrs, size: input.expect.length, seal: () => sealRecord(key, digest.result(), attrs), check });
+    return this.driver.putObject(bucket, key, body, { attrs, size: length, seal: () => sealRecord(key, digest.result(), attrs), check });
   }
 
   /** The record of an object, after access and existence checks. */

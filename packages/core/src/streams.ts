@@ -13,3 +13,42 @@ export function chain<T extends Transform>(src: Readable, t: T): T {
   t.once('error', () => src.unpipe(t));
   return src.pipe(t);
 }
+
+/** What `collect` read: every chunk so far, and whether the body ended within the limit. */
+export interface Head {
+  chunks: Buffer[];
+  size: number;
+  ended: boolean;
+}
+
+/**
+ * Reads `body` until it ends or has yielded more than `limit` bytes. In the second case the body
+ * is left paused after the chunk that crossed the limit, ready to be piped on. Rejects if the body
+ * fails (or is destroyed) before either happens.
+ */
+export function collect(body: Readable, limit: number): Promise<Head> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer | string) => {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(buf);
+      size += buf.length;
+      if (size <= limit) return;
+      body.pause();
+      body.off('data', onData);
+      stop();
+      // Whoever pipes the rest attaches its own error handling; until then an error must not be
+      // an uncaught 'error' event (the stream stays errored, so the pipe still sees it).
+      body.on('error', () => {});
+      resolve({ chunks, size, ended: false });
+    };
+    const stop = finished(body, { writable: false }, (err) => {
+      body.off('data', onData);
+      stop();
+      if (err) reject(err);
+      else resolve({ chunks, size, ended: true });
+    });
+    body.on('data', onData);
+  });
+}

@@ -45,11 +45,11 @@ import { mkdir, rename } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartOptions, type PartRecord, type PutOptions, type UploadHandle } from '@twinport/core';
+import { collect, GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartOptions, type PartRecord, type PutOptions, type UploadHandle } from '@twinport/core';
 import { Layout } from './layout.js';
 import { code, linkOrCopy, mapLimit, receive, removeTree, syncDir, unlinkQuiet } from './files.js';
 import { PartFlusher } from './flush.js';
-import { bufferStream, collect, INLINE_MAX, slice } from './inline.js';
+import { bufferStream, INLINE_MAX, slice } from './inline.js';
 import { indexKey, keySuccessor, prefixSuccessor, rangeKey } from './keys.js';
 import { segmentsFor, SegmentStream, type BlobRef } from './read.js';
 import { Reaper } from './reaper.js';
@@ -87,7 +87,9 @@ export class DiskDriver implements Driver {
   static async open(dataDir: string): Promise<DiskDriver> {
     const layout = new Layout(dataDir);
     await prepare(layout);
-    const root = open({ path: layout.index, overlappingSync: true, maxDbs: 4 });
+    // noMemInit: LMDB would zero the unused tail of every page it writes; what it may leave there
+    // instead is this index's own earlier bytes, in a file no more readable than the blobs beside it.
+    const root = open({ path: layout.index, overlappingSync: true, maxDbs: 4, noMemInit: true });
     try {
       const index = root.openDB<IndexEntry, Buffer>({ name: 'index', keyEncoding: 'binary', encoding: 'json' });
       const inline = root.openDB<Buffer, Buffer>({ name: 'inline', keyEncoding: 'binary', encoding: 'binary' });
@@ -125,9 +127,11 @@ export class DiskDriver implements Driver {
   }
 
   /** Commits `body` inline if it ends within INLINE_MAX bytes, else through a blob (see the protocol above). */
-  async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord> {
+  async putObject(bucket: string, key: string, bytes: Readable | Buffer, opts: PutOptions): Promise<ObjectRecord> {
     const { seal, check } = opts;
     const k = indexKey(bucket, key);
+    if (Buffer.isBuffer(bytes) && bytes.length <= INLINE_MAX) return this.commit(k, [], seal, check, bytes);
+    const body = Buffer.isBuffer(bytes) ? bufferStream(bytes) : bytes;
     const head = await collect(body, INLINE_MAX);
     if (head.ended) return this.commit(k, [], seal, check, Buffer.concat(head.chunks, head.size));
     const id = randomUUID();

@@ -120,7 +120,7 @@ export class S3Driver implements Driver {
   }
 
   /** See Writes.put: one streaming PUT when the size is declared, buffered parts otherwise. */
-  putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord> {
+  putObject(bucket: string, key: string, body: Readable | Buffer, opts: PutOptions): Promise<ObjectRecord> {
     return this.writes.put(bucket, key, body, opts);
   }
 

@@ -26,11 +26,12 @@ export class Writes {
   ) {}
 
   /**
-   * Stores `body` as `key`. With a declared size it is one streaming PUT; otherwise up to
+   * Stores `body` as `key`. A body in memory is one PUT. With a declared size it is one streaming PUT; otherwise up to
    * `partSize` bytes are buffered, and a body that ends within them is one PUT, while a longer one
    * becomes an upstream multipart upload holding at most two parts in memory.
    */
-  async put(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord> {
+  async put(bucket: string, key: string, body: Readable | Buffer, opts: PutOptions): Promise<ObjectRecord> {
+    if (Buffer.isBuffer(body)) return this.single(bucket, key, [body], body.length, opts);
     if (opts.size !== undefined && opts.size <= MAX_SINGLE) return this.single(bucket, key, body, opts.size, opts);
     const reader = new PartReader(body, this.partSize);
     const first = await reader.next();

@@ -2,10 +2,14 @@ import { GatewayError } from '@twinport/core';
 
 // encodeURIComponent leaves these unescaped, but they are outside S3's unreserved set.
 const EXTRA_RESERVED = /[!'()*]/g;
+const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+const UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-._~/]*$/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Percent-encodes every UTF-8 byte outside A-Za-z0-9-._~ (and outside `/` unless encodeSlash), uppercase hex. */
 export function uriEncode(s: string, encodeSlash: boolean): string {
+  // Most keys and query values need no escaping at all.
+  if ((encodeSlash ? UNRESERVED : UNRESERVED_OR_SLASH).test(s)) return s;
   let out: string;
   try {
     out = encodeURIComponent(s);

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '@twinport/core';
 import { canonicalQuery, decodePath, parseQuery, uriEncode } from './encoding.js';
 import type { StreamingContext } from './chunked.js';
@@ -39,7 +39,7 @@ export function hmacHex(key: Buffer, data: string): string {
 
 /** Hex SHA-256 of a string or bytes. */
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 /** The SigV4 canonical request; `headerLines` already ends every `name:value` line with `\n`. */
