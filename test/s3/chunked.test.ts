@@ -225,6 +225,16 @@ test('a body shorter than x-amz-decoded-content-length gives 400 IncompleteBody'
   await c.assertMissing(BUCKET, 'bad/short');
 });
 
+test('a body longer than x-amz-decoded-content-length gives 400 IncompleteBody, small or large', async () => {
+  for (const size of [1000, 200_000]) {
+    const key = `bad/long-${size}`;
+    await expectError(await chunkedPut(key, bytes(size, 8), { mode: 'signed', decodedLength: size - 10 }), 400, 'IncompleteBody');
+    await c.assertMissing(BUCKET, key);
+  }
+  const ok = await chunkedPut('bad/long-after', bytes(10), { mode: 'signed' });
+  assert.equal(ok.status, 200, ok.text);
+});
+
 test('a client that closes the connection mid-body stores nothing and the gateway keeps serving', async () => {
   const data = bytes(300_000, 9);
   const path = `/${BUCKET}/cut/midway`;

@@ -87,8 +87,11 @@ export const SMALL_BODY = 64 * 1024;
 export async function readDigested(body: Readable, expect: BodyExpectations & { length: number }): Promise<{ bytes: Buffer; digest: BodyDigest }> {
   const head = await collect(body, expect.length);
   if (!head.ended) {
-    body.destroy();
-    throw new GatewayError('IncompleteBody', 'The request body is longer than declared.');
+    // Only a decoded body (aws-chunked) can outgrow its declared length; failing it unpipes the
+    // request, which stays readable for the error answer.
+    const err = new GatewayError('IncompleteBody', 'The request body is longer than declared.');
+    body.destroy(err);
+    throw err;
   }
   const bytes = Buffer.concat(head.chunks, head.size);
   return { bytes, digest: digestBytes(bytes, expect) };
