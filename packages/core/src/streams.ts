@@ -1,4 +1,4 @@
-import { finished, type Readable, type Transform } from 'node:stream';
+import { finished, Readable, type Transform } from 'node:stream';
 
 /**
  * Pipes `src` into `t` and returns `t`; a failure or premature end of `src` fails `t`. Unlike
@@ -51,4 +51,28 @@ export function collect(body: Readable, limit: number): Promise<Head> {
     });
     body.on('data', onData);
   });
+}
+
+/**
+ * A byte stream (not object mode, like a file stream) of bytes already in memory, yielded in one
+ * chunk. An HTTP adapter can send `bytes` as they are (see bytesOf) rather than pipe the stream.
+ */
+export class BytesStream extends Readable {
+  constructor(readonly bytes: Buffer) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.bytes.length > 0) this.push(this.bytes);
+    this.push(null);
+  }
+}
+
+/**
+ * The bytes behind `body` when it is a BytesStream nobody has read from yet, else undefined:
+ * answering with a Buffer spares a small response the pipe (and the abort signal Koa makes for
+ * every piped body).
+ */
+export function bytesOf(body: Readable): Buffer | undefined {
+  return body instanceof BytesStream && !body.readableDidRead && !body.destroyed ? body.bytes : undefined;
 }

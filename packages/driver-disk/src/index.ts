@@ -45,11 +45,11 @@ import { mkdir, rename } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { collect, GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartOptions, type PartRecord, type PutOptions, type UploadHandle } from '@twinport/core';
+import { BytesStream, collect, GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartOptions, type PartRecord, type PutOptions, type UploadHandle } from '@twinport/core';
 import { Layout } from './layout.js';
 import { code, linkOrCopy, mapLimit, receive, removeTree, syncDir, unlinkQuiet } from './files.js';
 import { PartFlusher } from './flush.js';
-import { bufferStream, INLINE_MAX, slice } from './inline.js';
+import { INLINE_MAX, slice } from './inline.js';
 import { indexKey, keySuccessor, prefixSuccessor, rangeKey } from './keys.js';
 import { segmentsFor, SegmentStream, type BlobRef } from './read.js';
 import { Reaper } from './reaper.js';
@@ -131,7 +131,7 @@ export class DiskDriver implements Driver {
     const { seal, check } = opts;
     const k = indexKey(bucket, key);
     if (Buffer.isBuffer(bytes) && bytes.length <= INLINE_MAX) return this.commit(k, [], seal, check, bytes);
-    const body = Buffer.isBuffer(bytes) ? bufferStream(bytes) : bytes;
+    const body = Buffer.isBuffer(bytes) ? new BytesStream(bytes) : bytes;
     const head = await collect(body, INLINE_MAX);
     if (head.ended) return this.commit(k, [], seal, check, Buffer.concat(head.chunks, head.size));
     const id = randomUUID();
@@ -163,7 +163,7 @@ export class DiskDriver implements Driver {
     const k = indexKey(bucket, key);
     const entry = this.index.get(k);
     if (!entry) return undefined;
-    if (entry.inline) return { record: entry.record, body: bufferStream(slice(this.inlineBytes(k), range)) };
+    if (entry.inline) return { record: entry.record, body: new BytesStream(slice(this.inlineBytes(k), range)) };
     // Pinned in the same tick as the lookup, so a concurrent overwrite cannot unlink them first.
     const release = this.reaper.pin(entry.blobs.map((b) => b.id));
     const segments = segmentsFor(entry.blobs, (id) => this.layout.blobPath(id), range);

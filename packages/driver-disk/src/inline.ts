@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { ByteRange } from '@twinport/core';
 
 /**
@@ -12,14 +11,4 @@ export const INLINE_MAX = 64 * 1024;
 /** The bytes of an inline object that `range` selects (all of them without one). */
 export function slice(data: Buffer, range?: ByteRange): Buffer {
   return range ? data.subarray(range.start, Math.min(range.end + 1, data.length)) : data;
-}
-
-/** A byte stream (not object mode, like a file stream) that yields `data` in one chunk. */
-export function bufferStream(data: Buffer): Readable {
-  return new Readable({
-    read() {
-      if (data.length > 0) this.push(data);
-      this.push(null);
-    },
-  });
 }

@@ -1,4 +1,4 @@
-import { GatewayError, isGatewayError, type ObjectRecord, type ReadResult, readStatus } from '@twinport/core';
+import { bytesOf, GatewayError, isGatewayError, type ObjectRecord, type ReadResult, readStatus } from '@twinport/core';
 import { bodyInput, sourceRef } from '../body.js';
 import { attributesFrom, conditionsFrom, objectHeaders, plainHeader } from '../headers.js';
 import { noContent, type QsRequest } from '../request.js';
@@ -56,7 +56,8 @@ export async function getObject(r: QsRequest): Promise<void> {
   }
   const { record, range } = res;
   r.ctx.set(objectHeaders(record, r.query));
-  if (res.body) r.ctx.body = res.body;
+  // Bytes already in memory go out as they are, without a pipe.
+  if (res.body) r.ctx.body = bytesOf(res.body) ?? res.body;
   const { status, contentRange, length } = readStatus(record.size, range);
   r.ctx.status = status;
   if (contentRange) r.ctx.set('Content-Range', contentRange);
