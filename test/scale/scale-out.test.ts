@@ -143,8 +143,11 @@ test('an upstream outage answers 503 and heals when the upstream returns on the 
   upstreamDir = dataDir;
   await upstream.stop({ keepData: true });
   try {
-    assert.equal(await failure(sa.send(new GetObjectCommand({ Bucket: 'shared', Key: 'hello.txt' }))), '503 ServiceUnavailable');
+    // Many reads at once: a refused upstream request must fail its read, never the process.
+    const reads = await Promise.all([sa, sb].flatMap((c) => Array.from({ length: 10 }, () => failure(c.send(new GetObjectCommand({ Bucket: 'shared', Key: 'hello.txt' }))))));
+    assert.deepEqual(new Set(reads), new Set(['503 ServiceUnavailable']));
     assert.equal(await failure(sb.send(new PutObjectCommand({ Bucket: 'shared', Key: 'lost.txt', Body: 'x' }))), '503 ServiceUnavailable');
+    assert.deepEqual([a.proc.exitCode, b.proc.exitCode], [null, null]);
   } finally {
     upstream = await startGateway({ dataDir, backend: { driver: 'disk', meta: 'embedded' }, env: { GATEWAY_S3_PORT: String(port) } });
   }

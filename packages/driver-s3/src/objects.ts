@@ -47,6 +47,9 @@ export class Objects {
       if (isGatewayError(e) && e.code === 'NoSuchKey') return undefined;
       throw e;
     });
+    // Awaited only after the sidecar read: until then a failed upstream request (refused in a
+    // moment) must not count as an unhandled rejection, which would end the process.
+    sending.catch(() => {});
     let entry: Sidecar | undefined;
     try {
       entry = await this.sidecars.get(bucket, key);
