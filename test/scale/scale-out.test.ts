@@ -148,6 +148,7 @@ test('an upstream outage answers 503 and heals when the upstream returns on the 
     assert.deepEqual(new Set(reads), new Set(['503 ServiceUnavailable']));
     assert.equal(await failure(sb.send(new PutObjectCommand({ Bucket: 'shared', Key: 'lost.txt', Body: 'x' }))), '503 ServiceUnavailable');
     assert.deepEqual([a.proc.exitCode, b.proc.exitCode], [null, null]);
+    assert.deepEqual([...a.logs, ...b.logs].filter((l) => l.includes('unhandled rejection')), []);
   } finally {
     upstream = await startGateway({ dataDir, backend: { driver: 'disk', meta: 'embedded' }, env: { GATEWAY_S3_PORT: String(port) } });
   }
