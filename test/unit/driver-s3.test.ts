@@ -457,16 +457,18 @@ describe('S3Driver over a gateway upstream: atomicity, memory and outages', () =
 });
 
 describe('S3Driver against an upstream that hangs', () => {
-  test('a silent upstream and a stalled download fail within the stall limit instead of hanging', async () => {
+  test('a silent upstream and a stalled download fail within the stall limit instead of hanging; a small stalled read is a 503', async () => {
     const sockets = new Set<Socket>();
     const silent = createTcpServer((s) => {
       sockets.add(s);
       s.on('error', () => {});
     });
-    // Answers every request with a body that stops after 10 of its 1000 bytes.
+    // Answers every request with a body that stops after 10 bytes: of 1000 for key `small`, of
+    // 1 MiB for any other.
     const stalling = createHttpServer((req, res) => {
       req.resume();
-      res.writeHead(200, { 'content-length': '1000', etag: '"x"', 'last-modified': new Date().toUTCString() });
+      const length = req.url?.endsWith('/small') ? 1000 : 1024 * 1024;
+      res.writeHead(200, { 'content-length': String(length), etag: '"x"', 'last-modified': new Date().toUTCString() });
       res.write(Buffer.alloc(10));
     });
     silent.listen(0, '127.0.0.1');
@@ -486,10 +488,15 @@ describe('S3Driver against an upstream that hangs', () => {
         await assert.rejects(op(), code('ServiceUnavailable'), name);
         assert.ok(Date.now() - t0 < 2500, `${name} took ${Date.now() - t0} ms`);
       }
+      // A large object streams, so its stall fails the body already being sent on; a small one is
+      // read whole first, so its stall is a 503 before anything is sent.
       const got = await slow.driver.getObject('b', 'k');
-      const t0 = Date.now();
+      let t0 = Date.now();
       await assert.rejects(readAll(got!.body));
       assert.ok(Date.now() - t0 < 2500, `the stalled download took ${Date.now() - t0} ms to fail`);
+      t0 = Date.now();
+      await assert.rejects(slow.driver.getObject('b', 'small'), code('ServiceUnavailable'));
+      assert.ok(Date.now() - t0 < 2500, `the stalled small read took ${Date.now() - t0} ms to fail`);
     } finally {
       await hung.close();
       await slow.close();

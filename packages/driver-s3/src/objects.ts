@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { GatewayError, isGatewayError, type ByteRange, type CommitCheck, type ObjectRecord } from '@twinport/core';
+import { BytesStream, collect, GatewayError, isGatewayError, SMALL_BODY, type ByteRange, type CommitCheck, type ObjectRecord } from '@twinport/core';
+import { unavailable } from './errors.js';
 import { objectFromHeaders, totalSize, type UpstreamObject } from './records.js';
 import { withSidecar, type Sidecar, type Sidecars } from './sidecar.js';
 import type { Upstream } from './upstream.js';
@@ -61,7 +62,9 @@ export class Objects {
     const res = await sending;
     if (!res) return undefined;
     const size = totalSize(res.headers);
-    return { record: withSidecar(objectFromHeaders(key, res.headers, size), entry), body: range ? exactly(res, range, size) : res };
+    const record = withSidecar(objectFromHeaders(key, res.headers, size), entry);
+    if (range) return { record, body: exactly(res, range, size) };
+    return { record, body: size <= SMALL_BODY ? await whole(res, size) : res };
   }
 
   /**
@@ -88,6 +91,24 @@ export class Objects {
     if (entry) await this.sidecars.drop(bucket, key);
     return obj !== undefined;
   }
+}
+
+/**
+ * A small answer read to its end before anything is sent on: an upstream that fails mid-body is
+ * then a 503 instead of a 200 cut short, and the adapters send the bytes as one Buffer.
+ */
+async function whole(res: IncomingMessage, size: number): Promise<Readable> {
+  let head;
+  try {
+    head = await collect(res, size);
+  } catch (e) {
+    throw isGatewayError(e) ? e : unavailable(e);
+  }
+  if (!head.ended || head.size !== size) {
+    res.destroy();
+    throw new GatewayError('ServiceUnavailable', `The upstream sent ${head.size} bytes of a ${size}-byte object.`);
+  }
+  return new BytesStream(Buffer.concat(head.chunks, head.size));
 }
 
 /**
