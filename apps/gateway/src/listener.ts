@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 
@@ -38,6 +39,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     });
     void opts.handler(req, res);
   });
+  server.on('clientError', refuse);
   // An idle socket (a client that stopped sending) is closed instead of held forever.
   server.setTimeout(120_000, (socket) => socket.destroy());
   await listen(server, opts.port, opts.host);
@@ -54,6 +56,27 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       });
     },
   };
+}
+
+/** How long a refused connection is still read from before it is closed. */
+const LINGER_MS = 2_000;
+
+/**
+ * Answers a request Node's HTTP parser refused (headers too many or too large, malformed HTTP, a
+ * header timeout) and closes the connection gently. Node's own handler closes at once, and closing
+ * a socket with unread data makes the kernel send a reset that can destroy the answer before the
+ * client reads it; so what the client is still sending is read and dropped for a moment first.
+ */
+function refuse(err: NodeJS.ErrnoException, socket: Duplex & { bytesWritten?: number }): void {
+  if (err.code === 'ECONNRESET' || !socket.writable || (socket.bytesWritten ?? 0) > 0) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  socket.on('error', () => {});
+  socket.on('data', () => {});
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
