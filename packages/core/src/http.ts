@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ByteRange, ContentHeaders } from './types.js';
+import type { ReadResult } from './engine.js';
+import { bytesOf } from './streams.js';
 
 // HTTP renderings both protocol adapters share: an object's content headers and the status line
 // of a (ranged) read are the same in S3 and QingStor.
@@ -19,6 +21,26 @@ export function contentHeaders(rec: ContentHeaders): Record<string, string> {
 export function readStatus(size: number, range: ByteRange | undefined): { status: 200 | 206; contentRange?: string; length: number } {
   if (!range) return { status: 200, length: size };
   return { status: 206, contentRange: `bytes ${range.start}-${range.end}/${size}`, length: range.end - range.start + 1 };
+}
+
+/** The parts of an HTTP response a read is written onto (a Koa context is one). */
+export interface ReadResponse {
+  status: number;
+  length: number;
+  body: unknown;
+  set(field: string, value: string): void;
+}
+
+/**
+ * Writes a read's body, status, Content-Range and Content-Length onto `to` (its other headers are
+ * the adapter's). Bytes already in memory go out as a Buffer, without a pipe.
+ */
+export function sendRead(to: ReadResponse, res: ReadResult): void {
+  if (res.body) to.body = bytesOf(res.body) ?? res.body;
+  const { status, contentRange, length } = readStatus(res.record.size, res.range);
+  to.status = status;
+  if (contentRange) to.set('Content-Range', contentRange);
+  to.length = length;
 }
 
 /** The `response-*` query parameters of a GET/HEAD and the response headers they override (the same in both APIs). */

@@ -1,4 +1,4 @@
-import { bytesOf, GatewayError, isGatewayError, type ObjectRecord, type ReadResult, readStatus } from '@twinport/core';
+import { GatewayError, isGatewayError, sendRead, type ObjectRecord, type ReadResult } from '@twinport/core';
 import { bodyInput, sourceRef } from '../body.js';
 import { attributesFrom, conditionsFrom, objectHeaders, plainHeader } from '../headers.js';
 import { noContent, type QsRequest } from '../request.js';
@@ -54,14 +54,8 @@ export async function getObject(r: QsRequest): Promise<void> {
     }
     throw e;
   }
-  const { record, range } = res;
-  r.ctx.set(objectHeaders(record, r.query));
-  // Bytes already in memory go out as they are, without a pipe.
-  if (res.body) r.ctx.body = bytesOf(res.body) ?? res.body;
-  const { status, contentRange, length } = readStatus(record.size, range);
-  r.ctx.status = status;
-  if (contentRange) r.ctx.set('Content-Range', contentRange);
-  r.ctx.length = length;
+  r.ctx.set(objectHeaders(res.record, r.query));
+  sendRead(r.ctx, res);
 }
 
 /** DeleteObject: 204 whether or not the key existed. */

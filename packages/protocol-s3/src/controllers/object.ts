@@ -1,4 +1,4 @@
-import { bytesOf, GatewayError, MAX_OBJECT_SIZE, isGatewayError, type Conditions, type ObjectRecord, type ReadResult, readStatus } from '@twinport/core';
+import { GatewayError, MAX_OBJECT_SIZE, isGatewayError, sendRead, type Conditions, type ObjectRecord, type ReadResult } from '@twinport/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import { bodyInput } from '../body.js';
 import { attributesFrom, header, objectHeaders } from '../headers.js';
@@ -97,16 +97,11 @@ export async function getObject(r: S3Request): Promise<void> {
     }
     throw e;
   }
-  const { record, range } = res;
+  const { record } = res;
   const checksumMode = (header(h, 'x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED' && !opts.range && opts.partNumber === undefined;
   r.ctx.set(objectHeaders(record, r.query, !r.auth.user, checksumMode));
   if (res.partsCount !== undefined) r.ctx.set('x-amz-mp-parts-count', String(res.partsCount));
-  // Bytes already in memory go out as they are, without a pipe.
-  if (res.body) r.ctx.body = bytesOf(res.body) ?? res.body;
-  const { status, contentRange, length } = readStatus(record.size, range);
-  r.ctx.status = status;
-  if (contentRange) r.ctx.set('Content-Range', contentRange);
-  r.ctx.length = length;
+  sendRead(r.ctx, res);
 }
 
 /** DeleteObject: 204 whether or not the key existed. */
