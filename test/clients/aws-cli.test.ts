@@ -4,12 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, ROOT_KEY, type TestGateway } from '../lib/gateway.js';
+import { md5Hex, multipartEtag } from '../lib/s3http.js';
 
 const MiB = 1024 * 1024;
 const DEBIAN_AWS = '/usr/bin/aws';
@@ -50,14 +51,8 @@ function parseLs(out: string): Array<[string, string]> {
   });
 }
 
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+const md5 = md5Hex;
 
-/** The ETag S3 gives a multipart upload of `data` in `partSize` parts. */
-function multipartEtag(data: Buffer, partSize: number): string {
-  const n = Math.ceil(data.length / partSize);
-  const digests = Array.from({ length: n }, (_, i) => createHash('md5').update(data.subarray(i * partSize, (i + 1) * partSize)).digest());
-  return `"${md5(Buffer.concat(digests))}-${n}"`;
-}
 
 before(async () => {
   gw = await startGateway();

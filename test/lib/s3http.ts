@@ -286,6 +286,13 @@ export function md5Hex(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex');
 }
 
+/** The quoted ETag S3 gives a multipart upload of `data` in `partSize` parts: the MD5 of the part MD5s, `-<parts>`. */
+export function multipartEtag(data: Buffer, partSize: number): string {
+  const n = Math.ceil(data.length / partSize);
+  const digests = Array.from({ length: n }, (_, k) => createHash('md5').update(data.subarray(k * partSize, (k + 1) * partSize)).digest());
+  return `"${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${n}"`;
+}
+
 /** Base64 MD5, as in Content-MD5. */
 export function md5b64(data: Buffer | string): string {
   return createHash('md5').update(data).digest('base64');
