@@ -20,7 +20,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
   const stores = await openStores(config);
   try {
     const engine = new Engine({ driver: stores.driver, meta: stores.meta, zones: config.GATEWAY_ZONES, defaultZone: config.GATEWAY_DEFAULT_ZONE, defaultChecksum: config.GATEWAY_DEFAULT_CHECKSUM === 'crc64nvme' });
-    const onInternalError = (err: unknown, ctx: { method: string; url: string }) => log.error({ err, method: ctx.method, url: ctx.url }, 'internal error');
+    // A full storage is the operator's to fix, so it is logged as an error too, under its own name.
+    const onInternalError = (err: unknown, ctx: { method: string; url: string }, answered: string) =>
+      log.error({ err, method: ctx.method, url: ctx.url }, answered === 'InsufficientStorage' ? 'storage full' : 'internal error');
     const s3App = createS3App({ engine, users, domain: config.GATEWAY_S3_DOMAIN, onInternalError });
     const s3 = await startListener({ api: 's3', handler: s3App.callback(), requestIdHeader: 'x-amz-request-id', port: config.GATEWAY_S3_PORT, host: config.GATEWAY_HOST, log });
     // Port 0 means a kernel-picked port: the app then names the port each connection arrived on.

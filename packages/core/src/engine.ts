@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { chain } from './streams.js';
-import { GatewayError } from './errors.js';
+import { answerFor, GatewayError } from './errors.js';
 import type { Driver } from './driver.js';
 import type { MetaStore } from './meta.js';
 import type { BucketRecord, ByteRange, ObjectAttributes, ObjectRecord, User } from './types.js';
@@ -234,7 +234,7 @@ export class Engine {
         await this.driver.deleteObject(bucket, key);
         out.push({ key });
       } catch (e) {
-        out.push({ key, error: e instanceof GatewayError ? e : new GatewayError('InternalError') });
+        out.push({ key, error: answerFor(e).err });
       }
     }
     return out;

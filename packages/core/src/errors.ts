@@ -23,6 +23,7 @@ export const ERRORS = {
   EntityTooSmall: { status: 400, message: 'Your proposed upload is smaller than the minimum allowed object size.' },
   IllegalLocationConstraintException: { status: 400, message: 'The specified location-constraint is not valid' },
   IncompleteBody: { status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
+  InsufficientStorage: { status: 507, message: 'There is not enough free space in the storage to complete the request.' },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   InvalidAccessKeyId: { status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
@@ -95,3 +96,29 @@ export function isGatewayError(e: unknown): e is GatewayError {
 }
 
 GatewayError.prototype.name = 'GatewayError';
+
+/** errno names, and the numbers (Linux) an embedded database reports instead, that mean "no space left". */
+const NO_SPACE = new Set<unknown>(['ENOSPC', 'EDQUOT', 28, 122]);
+
+/** Whether a failure is the storage running out of space (a full disk or an exhausted quota). */
+export function isNoSpace(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && NO_SPACE.has((e as { code?: unknown }).code);
+}
+
+/** The answer to a full storage, in both dialects. */
+export function storageFull(): GatewayError {
+  return new GatewayError('InsufficientStorage', 'The gateway\'s storage is full: delete objects or add space, then try again.');
+}
+
+/**
+ * The error a request is answered with for whatever it threw: a GatewayError as it is;
+ * InsufficientStorage when the storage is full; IncompleteBody when the client went away
+ * mid-body (nothing was committed); InternalError otherwise. `internal` says the failure is the
+ * gateway's own, for the log (a full storage is, as the operator must act on it).
+ */
+export function answerFor(e: unknown, clientGone = false): { err: GatewayError; internal: boolean } {
+  if (isGatewayError(e)) return { err: e, internal: e.code === 'InsufficientStorage' };
+  if (isNoSpace(e)) return { err: storageFull(), internal: true };
+  if (clientGone) return { err: new GatewayError('IncompleteBody'), internal: false };
+  return { err: new GatewayError('InternalError'), internal: true };
+}

@@ -20,3 +20,4 @@ export * from './bytes.js';
 export * from './streams.js';
 export * from './http.js';
 export * from './dispatch.js';
+export * from './no-space.js';

@@ -45,7 +45,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { BytesStream, collect, GatewayError, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartOptions, type PartRecord, type PutOptions, type UploadHandle } from '@twinport/core';
+import { BytesStream, collect, GatewayError, storageFailure, type ByteRange, type CommitCheck, type Driver, type DriverCapabilities, type ListOptions, type ObjectRecord, type PartOptions, type PartRecord, type PutOptions, type UploadHandle } from '@twinport/core';
 import { Layout } from './layout.js';
 import { code, linkOrCopy, mapLimit, receive, removeTree, syncDir, unlinkQuiet } from './files.js';
 import { PartFlusher } from './flush.js';
@@ -148,7 +148,7 @@ export class DiskDriver implements Driver {
     } catch (e) {
       await unlinkQuiet(tmp).catch(() => {});
       await this.reaper.reap([id]);
-      throw e;
+      throw await storageFailure(e, this.layout.root);
     }
     return this.commit(k, [{ id, size }], seal, check);
   }
@@ -334,8 +334,12 @@ export class DiskDriver implements Driver {
 
   /** Runs a write transaction and waits until it is flushed to disk, not merely committed. */
   private async durably(db: { childTransaction(fn: () => void): Promise<unknown> }, fn: () => void): Promise<void> {
-    await db.childTransaction(fn);
-    await this.root.flushed;
+    try {
+      await db.childTransaction(fn);
+      await this.root.flushed;
+    } catch (e) {
+      throw await storageFailure(e, this.layout.root);
+    }
   }
 
   /**

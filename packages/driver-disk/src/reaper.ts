@@ -85,7 +85,8 @@ export class Reaper {
   private track(work: Promise<unknown>): void {
     const p: Promise<void> = work.then(
       () => {},
-      () => {},
+      // lmdb-js hands the cause of a failed commit to a promise of its own, which must be settled too.
+      (e: unknown) => void (e as { commitError?: Promise<unknown> } | null)?.commitError?.catch(() => {}),
     );
     this.background.add(p);
     void p.finally(() => this.background.delete(p));

@@ -29,6 +29,7 @@ export function unavailable(cause: unknown): GatewayError {
  * trouble, else the nearest code for the status. `notFound` names what a bare 404 means.
  */
 export function mapUpstreamError(status: number, code: string | undefined, message: string | undefined, notFound: ErrorCode): GatewayError {
+  if (status === 507 || code === 'InsufficientStorage' || code === 'XMinioStorageFull') return new GatewayError('InsufficientStorage', `The upstream storage service is full (${code ?? status}).`);
   if (status >= 500 && status !== 501) return new GatewayError('ServiceUnavailable', `The upstream storage service failed (${code ?? status}).`);
   if (code && OUR_FAULT.has(code)) return new GatewayError('ServiceUnavailable', `The upstream storage service refused the gateway's request (${code}).`);
   if (code && code in ERRORS) return new GatewayError(code as ErrorCode, status === 400 && message ? message : undefined);

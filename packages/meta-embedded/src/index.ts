@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { MetaStore } from '@twinport/core';
+import { storageFailure, type MetaStore } from '@twinport/core';
 import { assertTable, entryKey, keySuccessor, prefixSuccessor, tablePrefixLength } from './keys.js';
 
 /**
@@ -14,6 +14,7 @@ export class EmbeddedMetaStore implements MetaStore {
   private constructor(
     private readonly root: RootDatabase,
     private readonly db: Database<unknown, Buffer>,
+    private readonly dir: string,
   ) {}
 
   /** Opens (creating if needed) the store kept in directory `dir`. */
@@ -22,7 +23,7 @@ export class EmbeddedMetaStore implements MetaStore {
     // overlappingSync would resolve writes before their fsync; acknowledged writes must be durable.
     const root = open({ path: dir, overlappingSync: false, maxDbs: 4 });
     const db = root.openDB<unknown, Buffer>({ name: 'meta', keyEncoding: 'binary', encoding: 'json' });
-    return new EmbeddedMetaStore(root, db);
+    return new EmbeddedMetaStore(root, db, dir);
   }
 
   /** The value stored at (table, id), or undefined. */
@@ -35,7 +36,7 @@ export class EmbeddedMetaStore implements MetaStore {
   async put<T>(table: string, id: string, value: T): Promise<void> {
     assertTable(table);
     assertValue(value);
-    await this.db.put(entryKey(table, id), value);
+    await this.write(this.db.put(entryKey(table, id), value));
   }
 
   /** Stores a value only if the id is absent; resolves false when it was present. */
@@ -43,18 +44,18 @@ export class EmbeddedMetaStore implements MetaStore {
     assertTable(table);
     assertValue(value);
     const key = entryKey(table, id);
-    return this.db.childTransaction(() => {
+    return this.write(this.db.childTransaction(() => {
       if (this.db.doesExist(key)) return false;
       this.db.put(key, value);
       return true;
-    });
+    }));
   }
 
   /** Atomic read-modify-write; a throwing `fn` leaves the value unchanged. */
   async update<T>(table: string, id: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined> {
     assertTable(table);
     const key = entryKey(table, id);
-    return this.db.childTransaction(() => {
+    return this.write(this.db.childTransaction(() => {
       const current = this.db.get(key) as T | undefined;
       const next = fn(current);
       if (next === undefined) {
@@ -63,17 +64,24 @@ export class EmbeddedMetaStore implements MetaStore {
         this.db.put(key, next);
       }
       return next;
-    });
+    }));
   }
 
   /** Deletes an id; resolves true when it existed. */
   async delete(table: string, id: string): Promise<boolean> {
     assertTable(table);
     const key = entryKey(table, id);
-    return this.db.childTransaction(() => {
+    return this.write(this.db.childTransaction(() => {
       if (!this.db.doesExist(key)) return false;
       this.db.remove(key);
       return true;
+    }));
+  }
+
+  /** A write's promise, with a full filesystem reported as InsufficientStorage. */
+  private write<T>(committed: Promise<T>): Promise<T> {
+    return committed.catch(async (e: unknown) => {
+      throw await storageFailure(e, this.dir);
     });
   }
 

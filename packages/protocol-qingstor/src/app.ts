@@ -1,5 +1,5 @@
 import Koa, { type Context } from 'koa';
-import { GatewayError, requestIds, isGatewayError, isValidBucketName, type Engine, type UserDirectory } from '@twinport/core';
+import { answerFor, type ErrorCode, GatewayError, requestIds, isValidBucketName, type Engine, type UserDirectory } from '@twinport/core';
 import { addressError, resolveAddress, type Address } from './addressing.js';
 import { verifyRequest } from './auth/index.js';
 import { renderError } from './errors.js';
@@ -16,8 +16,8 @@ export interface QingStorAppOptions {
   domain: string;
   /** The port clients reach, for bucket URLs and redirect Locations; the connection's local port when absent. */
   port?: number;
-  /** Called for failures that are not the client's fault, for logging. */
-  onInternalError?: (err: unknown, ctx: Context) => void;
+  /** Called for failures that are not the client's fault, for logging, with the code they were answered with. */
+  onInternalError?: (err: unknown, ctx: Context, answered: ErrorCode) => void;
 }
 
 const nextRequestId = requestIds(false);
@@ -58,9 +58,8 @@ export function createQingStorApp(opts: QingStorAppOptions): Koa {
       await addCorsHeaders(r);
     } catch (e) {
       // A client that went away mid-body is not the gateway's failure; nothing was committed.
-      const clientGone = !isGatewayError(e) && !ctx.req.complete && ctx.req.destroyed;
-      const err = isGatewayError(e) ? e : new GatewayError(clientGone ? 'IncompleteBody' : 'InternalError');
-      if (!isGatewayError(e) && !clientGone) opts.onInternalError?.(e, ctx);
+      const { err, internal } = answerFor(e, !ctx.req.complete && ctx.req.destroyed);
+      if (internal) opts.onInternalError?.(e, ctx, err.code);
       ctx.state.errorCode = err.code;
       renderError(ctx, err, requestId);
       if (r) await addCorsHeaders(r);

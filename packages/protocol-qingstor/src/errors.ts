@@ -62,6 +62,8 @@ export const CODE_MAP: Partial<Record<ErrorCode, QsCode>> = {
   EntityTooSmall: 'entity_too_small',
   IllegalLocationConstraintException: 'invalid_location',
   IncompleteBody: 'incomplete_body',
+  // QingStor has no code for a full storage; its clients retry service_unavailable.
+  InsufficientStorage: 'service_unavailable',
   InternalError: 'internal_error',
   InvalidAccessKeyId: 'invalid_access_key_id',
   InvalidArgument: 'invalid_argument',

@@ -1,5 +1,5 @@
 import Koa, { type Context } from 'koa';
-import { GatewayError, requestIds, isGatewayError, type Engine, type UserDirectory } from '@twinport/core';
+import { answerFor, type ErrorCode, GatewayError, requestIds, type Engine, type UserDirectory } from '@twinport/core';
 import { authenticate } from './auth/index.js';
 import { resolveTarget } from './addressing.js';
 import { route } from './routes.js';
@@ -13,8 +13,8 @@ export interface S3AppOptions {
   users: UserDirectory;
   /** `<bucket>.<domain>` hosts address buckets virtual-host style. */
   domain: string;
-  /** Called for failures that are not the client's fault, for logging. */
-  onInternalError?: (err: unknown, ctx: Context) => void;
+  /** Called for failures that are not the client's fault, for logging, with the code they were answered with. */
+  onInternalError?: (err: unknown, ctx: Context, answered: ErrorCode) => void;
 }
 
 const nextRequestId = requestIds(true);
@@ -40,9 +40,8 @@ export function createS3App(opts: S3AppOptions): Koa {
       await handler(r);
     } catch (e) {
       // A client that went away mid-body is not the gateway's failure; nothing was committed.
-      const clientGone = !isGatewayError(e) && !ctx.req.complete && ctx.req.destroyed;
-      const err = isGatewayError(e) ? e : new GatewayError(clientGone ? 'IncompleteBody' : 'InternalError');
-      if (!isGatewayError(e) && !clientGone) opts.onInternalError?.(e, ctx);
+      const { err, internal } = answerFor(e, !ctx.req.complete && ctx.req.destroyed);
+      if (internal) opts.onInternalError?.(e, ctx, err.code);
       ctx.state.errorCode = err.code;
       renderError(ctx, err, resource, requestId);
     }
