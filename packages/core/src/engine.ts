@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { chain } from './streams.js';
-import { answerFor, GatewayError } from './errors.js';
+import { answerFor, GatewayError, isGatewayError } from './errors.js';
 import type { Driver } from './driver.js';
 import type { MetaStore } from './meta.js';
 import type { BucketRecord, ByteRange, ObjectAttributes, ObjectRecord, User } from './types.js';
@@ -84,7 +84,7 @@ export class Engine {
     let after: string | undefined;
     for (;;) {
       const page = await this.meta.list<BucketRecord>('buckets', { after, limit: 1000 });
-      for (const { value } of page) if (value.owner === user.id && !value.state) out.push(value);
+      for (const { value } of page) if (value.owner === user.id && value.state !== 'creating') out.push(value);
       if (page.length < 1000) return out;
       after = page[page.length - 1].id;
     }
@@ -119,41 +119,94 @@ export class Engine {
    */
   async bucketZone(name: string): Promise<string | undefined> {
     const rec = await this.meta.get<BucketRecord>('buckets', name);
-    return rec && !rec.state ? rec.zone : undefined;
+    return rec && rec.state !== 'creating' ? rec.zone : undefined;
   }
 
   /** The bucket record if `user` (undefined = anonymous) has `need` on it; NoSuchBucket or AccessDenied otherwise. */
   async bucket(user: User | undefined, name: string, need: Access): Promise<BucketRecord> {
     const rec = await this.meta.get<BucketRecord>('buckets', name);
-    if (!rec || rec.state) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+    if (!rec || rec.state === 'creating') throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
     if (!allows(rec, user, need)) throw new GatewayError('AccessDenied');
     return rec;
   }
 
   /**
-   * Deletes an empty bucket (no objects, no uploads in progress): the record turns invisible
-   * (`deleting`), the driver removes the storage, then the record goes. An interrupted delete
-   * leaves an invisible claim that the owner's next create or delete finishes.
+   * The bucket record for a write that adds data (an object, an upload), which `user` must be
+   * allowed: NoSuchBucket also while a DeleteBucket is deciding whether the bucket is empty.
+   */
+  async bucketToFill(user: User | undefined, name: string): Promise<BucketRecord> {
+    const rec = await this.bucket(user, name, 'WRITE');
+    if (rec.state === 'deleting') throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+    return rec;
+  }
+
+  /**
+   * Deletes an empty bucket (no objects, no uploads in progress). The record is marked `deleting`
+   * BEFORE the emptiness check, so that no write that adds data starts in the bucket after the
+   * check (see bucketToFill; reads and deletes go on); writes that started before it confirm the
+   * bucket once they have committed (see confirmBucket). A bucket found not empty is unmarked. Then the driver removes the
+   * storage and the record goes. An interrupted delete leaves an invisible claim that the owner's
+   * next create or delete finishes (a delete checks emptiness again first).
    */
   async deleteBucket(user: User, name: string): Promise<void> {
     const rec = await this.meta.get<BucketRecord>('buckets', name);
-    if (!(rec?.state && rec.owner === user.id)) {
-      await this.bucket(user, name, 'OWNER');
+    if (!(rec?.state && rec.owner === user.id)) await this.bucket(user, name, 'OWNER');
+    await this.meta.update<BucketRecord>('buckets', name, (cur) => {
+      if (!cur || cur.owner !== user.id) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+      return cur.state === 'deleting' ? cur : { ...cur, state: 'deleting' };
+    });
+    try {
       const objects = await this.driver.listObjects(name, { prefix: '', limit: 1 });
       if (objects.length > 0 || (await this.multipart.hasUploads(name))) throw new GatewayError('BucketNotEmpty', undefined, { BucketName: name });
-      await this.meta.update<BucketRecord>('buckets', name, (cur) => {
-        if (!cur) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
-        return { ...cur, state: 'deleting' };
-      });
+      await this.driver.deleteBucket(name);
+    } catch (e) {
+      if (isGatewayError(e) && e.code === 'BucketNotEmpty') await this.restore(name);
+      throw e;
     }
-    await this.driver.deleteBucket(name);
     await this.meta.delete('buckets', name);
+  }
+
+  /** Unmarks a bucket that a delete found not empty. */
+  private async restore(name: string): Promise<void> {
+    await this.meta.update<BucketRecord>('buckets', name, (cur) => {
+      if (cur?.state !== 'deleting') return cur;
+      const { state: _deleting, ...live } = cur;
+      return live;
+    });
+  }
+
+  /**
+   * Confirms, after a write into the bucket `rec` has committed, that `rec` is still the live
+   * bucket. A DeleteBucket that checked emptiness while the write was in flight (and perhaps a
+   * create of the same name by someone else since) would otherwise leave the object in a deleted
+   * bucket, for the name's next owner to find. Such a write is undone, if the key still holds
+   * what it wrote, and answered NoSuchBucket.
+   */
+  async confirmBucket(rec: BucketRecord, undo: () => Promise<unknown>): Promise<void> {
+    const now = await this.meta.get<BucketRecord>('buckets', rec.name);
+    if (now && !now.state && now.created === rec.created && now.owner === rec.owner) return;
+    await undo().catch(() => {});
+    throw new GatewayError('NoSuchBucket', undefined, { BucketName: rec.name });
+  }
+
+  /** Writes an object with `write`, then confirms the bucket (see confirmBucket). */
+  async writeInto(rec: BucketRecord, key: string, write: () => Promise<ObjectRecord>): Promise<ObjectRecord> {
+    const written = await write();
+    await this.confirmBucket(rec, () => this.driver.deleteObject(rec.name, key, (cur) => {
+      // The ETag, as drivers differ in how precisely they keep the time.
+      if (cur?.etag !== written.etag) throw new GatewayError('PreconditionFailed');
+    }));
+    return written;
   }
 
   /** Stores an object from a streamed body, verifying what the client declared before commit. */
   async putObject(user: User | undefined, bucket: string, key: string, input: BodyInput, attrs: ObjectAttributes, conditions: Conditions = {}): Promise<ObjectRecord> {
-    await this.bucket(user, bucket, 'WRITE');
+    const rec = await this.bucketToFill(user, bucket);
     assertKey(key);
+    return this.writeInto(rec, key, () => this.store(bucket, key, input, attrs, conditions));
+  }
+
+  private async store(bucket: string, key: string, input: BodyInput, attrs: ObjectAttributes, conditions: Conditions): Promise<ObjectRecord> {
     const check = writeCheck(conditions);
     // S3 stores a CRC64NVME for objects uploaded without a checksum (PutObject API reference,
     // ChecksumCRC64NVME: "or if it was uploaded without a checksum (and Amazon S3 added the default
@@ -246,8 +299,12 @@ export class Engine {
    */
   async copyObject(user: User | undefined, src: { bucket: string; key: string }, dst: { bucket: string; key: string }, opts: { replace: boolean; attrs: ObjectAttributes; sourceConditions: Conditions; conditions?: Conditions }): Promise<ObjectRecord> {
     await this.bucket(user, src.bucket, 'READ');
-    await this.bucket(user, dst.bucket, 'WRITE');
+    const rec = await this.bucketToFill(user, dst.bucket);
     assertKey(dst.key);
+    return this.writeInto(rec, dst.key, () => this.copy(src, dst, opts));
+  }
+
+  private async copy(src: { bucket: string; key: string }, dst: { bucket: string; key: string }, opts: { replace: boolean; attrs: ObjectAttributes; sourceConditions: Conditions; conditions?: Conditions }): Promise<ObjectRecord> {
     if (!opts.replace && src.bucket === dst.bucket && src.key === dst.key) {
       throw new GatewayError('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
     }
@@ -285,9 +342,9 @@ export class Engine {
 
   /** Appends to an appendable object at `position` (its current size; 0 creates it). */
   async appendObject(user: User | undefined, bucket: string, key: string, position: number, input: BodyInput, attrs: ObjectAttributes): Promise<ObjectRecord> {
-    await this.bucket(user, bucket, 'WRITE');
+    const rec = await this.bucketToFill(user, bucket);
     assertKey(key);
-    return appendObject(this.driver, bucket, key, position, input, attrs);
+    return this.writeInto(rec, key, () => appendObject(this.driver, bucket, key, position, input, attrs));
   }
 
   /** One page of a bucket listing with S3 delimiter semantics, with the bucket's record. */

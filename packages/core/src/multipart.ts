@@ -10,7 +10,7 @@ import { resolveRange } from './range.js';
 import { assertKey } from './names.js';
 import { commonPrefixOf } from './listing.js';
 import type { Engine, BodyInput } from './engine.js';
-import type { ChecksumAlgorithm, ChecksumType, ObjectAttributes, ObjectRecord, PartRecord, StoredChecksum, UploadRecord, User } from './types.js';
+import type { BucketRecord, ChecksumAlgorithm, ChecksumType, ObjectAttributes, ObjectRecord, PartRecord, StoredChecksum, UploadRecord, User } from './types.js';
 
 /** Smallest part S3 accepts for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -49,7 +49,7 @@ export class Multipart {
 
   /** Starts an upload; validates the checksum algorithm/type combination as S3 does. */
   async create(user: User | undefined, bucket: string, key: string, attrs: ObjectAttributes, checksum?: { algorithm?: ChecksumAlgorithm; type?: ChecksumType }): Promise<UploadRecord> {
-    await this.engine.bucket(user, bucket, 'WRITE');
+    const rec = await this.engine.bucketToFill(user, bucket);
     assertKey(key);
     let type = checksum?.type;
     const algorithm = checksum?.algorithm;
@@ -64,15 +64,42 @@ export class Multipart {
     const upload: UploadRecord = { uploadId: randomBytes(24).toString('base64url'), bucket, key, owner: user?.id ?? ANONYMOUS, initiated: Date.now(), attrs, checksumAlgorithm: algorithm, checksumType: algorithm ? type : undefined, ref };
     await this.engine.meta.put('uploads', upload.uploadId, upload);
     await this.engine.meta.put('upload-index', indexId(upload), upload.uploadId);
+    await this.engine.confirmBucket(rec, async () => {
+      await this.forget(upload);
+      await this.engine.driver.abortUpload(bucket, upload);
+    });
     return upload;
   }
 
-  /** The upload, if it exists for this bucket and key. */
+  /** The upload, if it exists for this bucket and key and no Abort is removing it. */
   async get(user: User | undefined, bucket: string, key: string, uploadId: string, need: Access = 'WRITE'): Promise<UploadRecord> {
     await this.engine.bucket(user, bucket, need);
     const u = await this.engine.meta.get<UploadRecord>('uploads', uploadId);
-    if (!u || u.bucket !== bucket || u.key !== key) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
+    if (!u || u.bucket !== bucket || u.key !== key || (u.closing?.by === 'abort' && !stale(u.closing))) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
     return u;
+  }
+
+  /**
+   * Claims the upload for a Complete or an Abort: of two that race, the second finds it claimed and
+   * answers NoSuchUpload, as it would after the first had finished. A claim left by a gateway that
+   * stopped mid-way expires after CLAIM_TTL.
+   */
+  private async claim(user: User | undefined, bucket: string, key: string, uploadId: string, by: 'complete' | 'abort'): Promise<{ rec: BucketRecord; upload: UploadRecord }> {
+    const rec = by === 'complete' ? await this.engine.bucketToFill(user, bucket) : await this.engine.bucket(user, bucket, 'WRITE');
+    const upload = await this.engine.meta.update<UploadRecord>('uploads', uploadId, (u) => {
+      if (!u || u.bucket !== bucket || u.key !== key || (u.closing && !stale(u.closing))) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
+      return { ...u, closing: { by, at: Date.now() } };
+    });
+    return { rec, upload: upload! };
+  }
+
+  /** Gives up a claim (a Complete that failed), so that the upload can be completed or aborted again. */
+  private async release(upload: UploadRecord): Promise<void> {
+    await this.engine.meta.update<UploadRecord>('uploads', upload.uploadId, (u) => {
+      if (!u) return undefined;
+      const { closing: _claim, ...open } = u;
+      return open;
+    });
   }
 
   /** Stores one part from a streamed body; a re-upload of a part number replaces it. */
@@ -143,8 +170,24 @@ export class Multipart {
 
   /** Assembles the listed parts into the object; validates order, ETags and sizes as S3 does. */
   async complete(user: User | undefined, bucket: string, key: string, uploadId: string, requested: CompletePart[], conditions: Conditions = {}, minPartSize = MIN_PART_SIZE): Promise<ObjectRecord> {
-    const upload = await this.get(user, bucket, key, uploadId);
-    if (requested.length === 0) throw new GatewayError('MalformedXML');
+    if (requested.length === 0) {
+      await this.get(user, bucket, key, uploadId);
+      throw new GatewayError('MalformedXML');
+    }
+    const { rec, upload } = await this.claim(user, bucket, key, uploadId, 'complete');
+    try {
+      const done = await this.engine.writeInto(rec, key, () => this.assemble(bucket, upload, requested, conditions, minPartSize));
+      await this.forget(upload);
+      return done;
+    } catch (e) {
+      await this.release(upload).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Checks the requested parts against the stored ones and has the driver assemble them. */
+  private async assemble(bucket: string, upload: UploadRecord, requested: CompletePart[], conditions: Conditions, minPartSize: number): Promise<ObjectRecord> {
+    const { key, uploadId } = upload;
     const check = writeCheck(conditions);
     const stored = new Map<number, PartRecord>();
     for (const row of await this.allParts(uploadId)) stored.set(row.partNumber, row);
@@ -172,14 +215,12 @@ export class Multipart {
       checksum: objectChecksum(upload, parts),
       parts: parts.map(({ partNumber, size, etag, checksum }) => ({ partNumber, size, etag, checksum })),
     };
-    const done = await this.engine.driver.completeUpload(bucket, upload, parts, record, check);
-    await this.forget(upload);
-    return done;
+    return this.engine.driver.completeUpload(bucket, upload, parts, record, check);
   }
 
   /** Abandons an upload and releases its parts. */
   async abort(user: User | undefined, bucket: string, key: string, uploadId: string): Promise<void> {
-    const upload = await this.get(user, bucket, key, uploadId);
+    const { upload } = await this.claim(user, bucket, key, uploadId, 'abort');
     await this.forget(upload);
     await this.engine.driver.abortUpload(bucket, upload);
   }
@@ -266,4 +307,11 @@ function objectChecksum(upload: UploadRecord, parts: PartRecord[]): StoredChecks
     return { algorithm: alg, value: acc.toString('base64'), type: 'FULL_OBJECT' };
   }
   return { algorithm: alg, value: compositeChecksum(alg, digests), type: 'COMPOSITE' };
+}
+
+/** How long a Complete or an Abort may hold an upload before its claim counts as abandoned. */
+const CLAIM_TTL = 15 * 60 * 1000;
+
+function stale(claim: { at: number }): boolean {
+  return Date.now() - claim.at > CLAIM_TTL;
 }

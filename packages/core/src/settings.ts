@@ -51,7 +51,7 @@ export class BucketSettings {
    */
   async corsRule(name: string, origin: string, method: string, headers: string[] = []): Promise<CorsRule | undefined> {
     const rec = await this.engine.meta.get<BucketRecord>('buckets', name);
-    if (!rec || rec.state) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+    if (!rec || rec.state === 'creating') throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
     return matchCors(rec.cors, origin, method, headers);
   }
 
@@ -73,7 +73,7 @@ export class BucketSettings {
 
   private async change(name: string, fn: (cur: BucketRecord) => BucketRecord): Promise<BucketRecord> {
     const stored = await this.engine.meta.update<BucketRecord>('buckets', name, (cur) => {
-      if (!cur || cur.state) throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
+      if (!cur || cur.state === 'creating') throw new GatewayError('NoSuchBucket', undefined, { BucketName: name });
       return fn(cur);
     });
     return stored!;

@@ -64,7 +64,7 @@ export interface BucketRecord {
   acl?: Grant[];
   /** CORS rules; absent = none configured. */
   cors?: CorsRule[];
-  /** Set while the bucket is being created or deleted: the bucket is invisible meanwhile. */
+  /** Set while the bucket is being created (invisible meanwhile) or deleted (no data may be added meanwhile). */
   state?: 'creating' | 'deleting';
 }
 
@@ -80,6 +80,8 @@ export interface UploadRecord {
   checksumType?: ChecksumType;
   /** The driver's handle for the upload (e.g. the upstream's upload id). */
   ref?: string;
+  /** Set while a Complete or an Abort is finishing the upload, so that only one of them does. */
+  closing?: { by: 'complete' | 'abort'; at: number };
 }
 
 /** One uploaded part; `ref` is the driver's own handle to the part's bytes. */
