@@ -34,9 +34,15 @@ export function validateCors(rules: CorsRule[]): CorsRule[] {
       if ((o.match(/\*/g) ?? []).length > 1) throw new GatewayError('InvalidRequest', `AllowedOrigin/AllowedHeader "${o}" can not have more than one wildcard.`);
     }
     if (r.maxAgeSeconds !== undefined && !(Number.isInteger(r.maxAgeSeconds) && r.maxAgeSeconds >= 0)) throw new GatewayError('MalformedXML');
+    for (const h of r.exposeHeaders) {
+      if (!HEADER_NAME.test(h)) throw new GatewayError('InvalidRequest', `ExposeHeader "${h}" is not a valid header name.`);
+    }
   }
   return rules;
 }
+
+/** An HTTP header name (an RFC 9110 token): what Access-Control-Expose-Headers may list. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function wildcard(pattern: string, value: string, caseless: boolean): boolean {
   const [p, v] = caseless ? [pattern.toLowerCase(), value.toLowerCase()] : [pattern, value];
@@ -66,7 +72,9 @@ export function corsHeaders(rule: CorsRule, origin: string, preflight: { method:
   };
   if (!rule.allowedOrigins.includes('*')) out['Access-Control-Allow-Credentials'] = 'true';
   if (preflight && preflight.headers.length > 0) out['Access-Control-Allow-Headers'] = preflight.headers.join(', ');
-  if (rule.exposeHeaders.length > 0) out['Access-Control-Expose-Headers'] = rule.exposeHeaders.join(', ');
+  // Rules stored before names were checked may hold what no header can carry.
+  const expose = rule.exposeHeaders.filter((h) => HEADER_NAME.test(h));
+  if (expose.length > 0) out['Access-Control-Expose-Headers'] = expose.join(', ');
   if (preflight && rule.maxAgeSeconds !== undefined) out['Access-Control-Max-Age'] = String(rule.maxAgeSeconds);
   return out;
 }

@@ -1,5 +1,6 @@
 import type { Driver } from './driver.js';
 import type { ObjectRecord } from './types.js';
+import { beyondKeys, fitMarker } from './names.js';
 
 /** One page of a listing request, in protocol-neutral terms. */
 export interface ListRequest {
@@ -31,10 +32,16 @@ export async function listPage(driver: Driver, bucket: string, req: ListRequest)
   const page: ListPage = { objects: [], prefixes: [], isTruncated: false };
   if (req.maxKeys <= 0) return page;
   const { prefix, delimiter } = req;
+  // No key is that long, so nothing is under such a prefix.
+  if (beyondKeys(prefix)) return page;
   let after = req.after;
   if (after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) < 0) after = undefined;
   // A marker that is itself a common prefix means "resume after everything under it".
   let skip = after !== undefined && !!delimiter && commonPrefixOf(after, prefix, delimiter) === after;
+  if (after !== undefined && beyondKeys(after)) {
+    after = fitMarker(after);
+    skip = true;
+  }
   let count = 0;
   // With a delimiter, the next entry may roll up a whole subtree, so read a few records first and
   // grow the batch only while plain keys keep coming: a seek costs less than decoding records

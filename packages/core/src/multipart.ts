@@ -7,7 +7,7 @@ import { DigestStream } from './digest.js';
 import { combineCrc, compositeChecksum } from './checksum.js';
 import { writeCheck, checkReadConditions, type Conditions } from './conditions.js';
 import { resolveRange } from './range.js';
-import { assertKey } from './names.js';
+import { assertKey, beyondKeys, fitMarker } from './names.js';
 import { commonPrefixOf } from './listing.js';
 import type { Engine, BodyInput } from './engine.js';
 import type { BucketRecord, ChecksumAlgorithm, ChecksumType, ObjectAttributes, ObjectRecord, PartRecord, StoredChecksum, UploadRecord, User } from './types.js';
@@ -74,7 +74,7 @@ export class Multipart {
   /** The upload, if it exists for this bucket and key and no Abort is removing it. */
   async get(user: User | undefined, bucket: string, key: string, uploadId: string, need: Access = 'WRITE'): Promise<UploadRecord> {
     await this.engine.bucket(user, bucket, need);
-    const u = await this.engine.meta.get<UploadRecord>('uploads', uploadId);
+    const u = plausibleId(uploadId) ? await this.engine.meta.get<UploadRecord>('uploads', uploadId) : undefined;
     if (!u || u.bucket !== bucket || u.key !== key || (u.closing?.by === 'abort' && !stale(u.closing))) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
     return u;
   }
@@ -86,6 +86,7 @@ export class Multipart {
    */
   private async claim(user: User | undefined, bucket: string, key: string, uploadId: string, by: 'complete' | 'abort'): Promise<{ rec: BucketRecord; upload: UploadRecord }> {
     const rec = by === 'complete' ? await this.engine.bucketToFill(user, bucket) : await this.engine.bucket(user, bucket, 'WRITE');
+    if (!plausibleId(uploadId)) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
     const upload = await this.engine.meta.update<UploadRecord>('uploads', uploadId, (u) => {
       if (!u || u.bucket !== bucket || u.key !== key || (u.closing && !stale(u.closing))) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
       return { ...u, closing: { by, at: Date.now() } };
@@ -234,9 +235,15 @@ export class Multipart {
   async listUploads(user: User | undefined, bucket: string, opts: { prefix: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads: number }): Promise<UploadsPage> {
     await this.engine.bucket(user, bucket, 'READ');
     const page: UploadsPage = { uploads: [], prefixes: [], isTruncated: false };
+    if (beyondKeys(opts.prefix)) return page;
     const base = `${bucket}/`;
     let after = opts.keyMarker !== undefined ? `${base}${opts.keyMarker}${opts.uploadIdMarker ? '\u0000' : '\u0001'}` : undefined;
     let skipUntil = opts.keyMarker !== undefined && opts.uploadIdMarker ? opts.uploadIdMarker : undefined;
+    if (opts.keyMarker !== undefined && beyondKeys(opts.keyMarker)) {
+      // Past every key under the marker's longest fitting prefix (see fitMarker).
+      after = `${base}${fitMarker(opts.keyMarker)}\u{10FFFF}`;
+      skipUntil = undefined;
+    }
     // A key-marker that is a common prefix (where the previous page ended) resumes after every key under it.
     const skipPrefix = opts.delimiter && opts.keyMarker !== undefined && commonPrefixOf(opts.keyMarker, opts.prefix, opts.delimiter) === opts.keyMarker ? opts.keyMarker : undefined;
     let count = 0;
@@ -314,4 +321,9 @@ const CLAIM_TTL = 15 * 60 * 1000;
 
 function stale(claim: { at: number }): boolean {
   return Date.now() - claim.at > CLAIM_TTL;
+}
+
+/** Whether `id` could be an upload id (ours are 32 characters); a longer one is looked up nowhere. */
+function plausibleId(id: string): boolean {
+  return id.length > 0 && id.length <= 128;
 }

@@ -58,9 +58,23 @@ export function objectHeaders(rec: ObjectRecord, query: Map<string, string>, ano
     const v = query.get(param);
     if (v === undefined) continue;
     if (anonymous) throw new GatewayError('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
-    out[name] = v;
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x08\x0A-\x1F\x7F]/.test(v)) throw new GatewayError('InvalidArgument', `The ${param} parameter holds characters a header cannot carry.`, { ArgumentName: param });
+    out[name] = overrideValue(name, v);
   }
   return out;
+}
+
+/**
+ * A `response-*` value as it goes out: as UTF-8 bytes (Node writes a string's code units as Latin-1
+ * bytes), except in Content-Disposition, whose value Node itself re-decodes as UTF-8 and then cuts
+ * to Latin-1, so there characters beyond ASCII are percent-encoded.
+ */
+function overrideValue(name: string, v: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7F]/.test(v)) return v;
+  if (name === 'Content-Disposition') return v.replace(/[^\x00-\x7F]+/g, (run) => encodeURIComponent(run));
+  return Buffer.from(v, 'utf8').toString('latin1');
 }
 
 /** Values Node read as Latin-1 go back byte for byte; anything wider goes out RFC 2047-encoded, as S3 does. */
