@@ -135,6 +135,20 @@ test('presigned GET and PUT work with curl', async () => {
   assert.ok((await readFile(out)).equals(data), 'curl downloaded other bytes than it uploaded');
 });
 
+test('curl --aws-sigv4 with raw UTF-8 metadata (signed over the bytes it sends) is accepted and the bytes come back', async () => {
+  const file = join(work, 'utf8.txt');
+  await writeFile(file, 'grüezi\n');
+  const url = `${gw.endpoint}/${BUCKET}/curl/utf8.txt`;
+  const sig = ['--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${ROOT_KEY.accessKey}:${ROOT_KEY.secretKey}`];
+  const put = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...sig, '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', '-H', 'x-amz-meta-city: Zürich', '-T', file, url]);
+  assert.equal(put.stdout, '200');
+  const head = await run('curl', ['-sS', '-I', ...sig, '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', url], { encoding: 'buffer' });
+  assert.match(head.stdout.toString('utf8'), /^HTTP\/1\.1 200/);
+  assert.match(head.stdout.toString('utf8'), /\r\nx-amz-meta-city: Zürich\r\n/i);
+  const wrong = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${ROOT_KEY.accessKey}:wrong`, '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', '-H', 'x-amz-meta-city: Zürich', '-T', file, `${url}.2`]);
+  assert.equal(wrong.stdout, '403');
+});
+
 test('an expired presigned URL gives 403 AccessDenied "Request has expired"', async () => {
   const res = await fetchUrl(presigned('GET', `/${BUCKET}/${OBJ}`, 60, new Date(Date.now() - 120 * MINUTE)));
   const err = await expectError(res, 403, 'AccessDenied');

@@ -2,6 +2,7 @@
 // hang), and none of it changes what is stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { startGateway, type TestGateway } from '../lib/gateway.js';
 import { S3Http, assertNoServerErrors, eventually, expectError, rawSocket, rssBytes, sha256, tempFiles } from '../lib/s3http.js';
@@ -221,6 +222,24 @@ test('an unsupported sub-resource gives 501 NotImplemented', async () => {
   await expectError(await c.send({ path: `/${BUCKET}?replication` }), 501, 'NotImplemented');
   await expectError(await c.send({ method: 'PUT', path: `/${BUCKET}?replication`, body: '<ReplicationConfiguration/>' }), 501, 'NotImplemented');
   await expectError(await c.send({ method: 'PUT', path: `/${BUCKET}/${KEEP}?retention`, body: '<Retention/>' }), 501, 'NotImplemented');
+  await assertStillServing();
+});
+
+test('SSE-C and KMS encryption are refused with 501 (nothing stored in plaintext), an unknown one with 400; AES256 is accepted', async () => {
+  const ssec = {
+    'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+    'x-amz-server-side-encryption-customer-key': Buffer.alloc(32, 7).toString('base64'),
+    'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(Buffer.alloc(32, 7)).digest('base64'),
+  };
+  await expectError(await c.send({ method: 'PUT', path: `/${BUCKET}/secret`, body: 'plaintext', headers: ssec }), 501, 'NotImplemented');
+  await expectError(await c.send({ path: `/${BUCKET}/${KEEP}`, headers: ssec }), 501, 'NotImplemented');
+  await expectError(await c.send({ method: 'PUT', path: `/${BUCKET}/secret`, body: 'plaintext', headers: { 'x-amz-server-side-encryption': 'aws:kms' } }), 501, 'NotImplemented');
+  await expectError(await c.send({ method: 'PUT', path: `/${BUCKET}/secret`, body: 'plaintext', headers: { 'x-amz-server-side-encryption': 'BOGUS' } }), 400, 'InvalidArgument');
+  await c.assertMissing(BUCKET, 'secret');
+  const sse = await c.send({ method: 'PUT', path: `/${BUCKET}/sse-s3`, body: 'at rest', headers: { 'x-amz-server-side-encryption': 'AES256' } });
+  assert.equal(sse.status, 200, sse.text);
+  await c.assertObject(BUCKET, 'sse-s3', 'at rest');
+  assert.equal((await c.send({ method: 'DELETE', path: `/${BUCKET}/sse-s3` })).status, 204);
   await assertStillServing();
 });
 

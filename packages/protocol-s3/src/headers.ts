@@ -82,3 +82,19 @@ function encodeHeaderValue(v: string): string {
   // eslint-disable-next-line no-control-regex
   return /^[\x20-\x7E\t\x80-\xFF]*$/.test(v) ? v : `=?UTF-8?B?${Buffer.from(v).toString('base64')}?=`;
 }
+
+/**
+ * Refuses what would store or read data otherwise than the client asked: customer-provided keys
+ * (SSE-C) and KMS keys are not supported (501 NotImplemented, S3's "implies functionality that is
+ * not implemented"); an unknown `x-amz-server-side-encryption` is InvalidArgument. AES256 (SSE-S3)
+ * is accepted: encrypting the disk is the operator's part.
+ */
+export function checkEncryption(h: IncomingHttpHeaders): void {
+  if (h['x-amz-server-side-encryption-customer-algorithm'] !== undefined || h['x-amz-copy-source-server-side-encryption-customer-algorithm'] !== undefined) {
+    throw new GatewayError('NotImplemented', 'Server-side encryption with customer-provided keys (SSE-C) is not supported.');
+  }
+  const sse = header(h, 'x-amz-server-side-encryption');
+  if (sse === undefined || sse === 'AES256') return;
+  if (sse === 'aws:kms' || sse === 'aws:kms:dsse') throw new GatewayError('NotImplemented', `Server-side encryption with ${sse} is not supported.`);
+  throw new GatewayError('InvalidArgument', `Server Side Encryption with ${sse} is not valid.`, { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: sse });
+}

@@ -47,8 +47,8 @@ export function canonicalRequest(method: string, canonicalUri: string, canonical
   return `${method}\n${canonicalUri}\n${canonicalQueryString}\n${headerLines}\n${signedHeaders}\n${payloadHash}`;
 }
 
-/** The SigV4 string to sign for a canonical request. */
-export function stringToSign(amzDate: string, scope: string, canonicalRequestText: string): string {
+/** The SigV4 string to sign for a canonical request (text, hashed as UTF-8, or its bytes). */
+export function stringToSign(amzDate: string, scope: string, canonicalRequestText: string | Buffer): string {
   return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequestText)}`;
 }
 
@@ -210,7 +210,12 @@ function verify<U extends { secretKey: string }>(c: VerifyContext<U>, user: U, s
   const cr = canonicalRequest(c.method, canonicalUri(c.rawPath), canonicalQuery(c.query, excludeParam), lines, signedHeaders, payload);
   const sts = stringToSign(amzDate, scope.scope, cr);
   const key = signingKey(user.secretKey, scope.date, scope.region, scope.service);
-  if (missing || !signaturesMatch(hmacHex(key, sts), provided)) {
+  let matches = !missing && signaturesMatch(hmacHex(key, sts), provided);
+  // Node hands header values over as Latin-1 text of the bytes sent. Clients that send UTF-8 (Go,
+  // Rust, curl) sign those bytes; botocore signs the UTF-8 encoding of its Latin-1 text. Both count.
+  // eslint-disable-next-line no-control-regex
+  if (!matches && !missing && /[^\x00-\x7F]/.test(cr)) matches = signaturesMatch(hmacHex(key, stringToSign(amzDate, scope.scope, Buffer.from(cr, 'latin1'))), provided);
+  if (!matches) {
     throw new GatewayError('SignatureDoesNotMatch', undefined, { AWSAccessKeyId: scope.accessKey, StringToSign: sts, SignatureProvided: provided, CanonicalRequest: cr });
   }
   return key;
