@@ -205,6 +205,19 @@ test('append: a wrong position is 400 invalid_argument naming the next position;
   assert.equal((await call(b.getObject('log.txt'))).data.toString(), 'abc');
 });
 
+test('append: of 8 appends racing at one position exactly one wins; the others are invalid_argument naming the next position', async () => {
+  const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => call(b.appendObject('race.log', { position: '0', body: `writer-${i};` }))));
+  const won = replies.filter((r) => r.status === 200);
+  assert.equal(won.length, 1, JSON.stringify(replies.map((r) => [r.status, r.data?.code])));
+  for (const r of replies.filter((x) => x.status !== 200)) {
+    assert.equal(r.status, 400);
+    assert.equal(r.data.code, 'invalid_argument');
+    assert.equal(r.headers['x-qs-next-append-position'], '9');
+  }
+  assert.match((await call(b.getObject('race.log'))).data.toString(), /^writer-\d;$/);
+  assert.equal((await call(b.deleteObject('race.log'))).status, 204);
+});
+
 test('unsupported operations and methods: QingStor errors, never a 500', async () => {
   const cases: Array<[string, string, string?]> = [
     ['GET', '/bad-bucket?policy'], ['PUT', '/bad-bucket?lifecycle', '{"rule":[]}'], ['GET', '/bad-bucket?logging'], ['DELETE', '/bad-bucket?notification'],
