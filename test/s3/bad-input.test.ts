@@ -243,6 +243,21 @@ test('SSE-C and KMS encryption are refused with 501 (nothing stored in plaintext
   await assertStillServing();
 });
 
+test('odd header values S3 refuses: storage class, canned ACL, transfer coding; CONNECT is 405', async () => {
+  await expectError(await c.send({ method: 'PUT', path: `/${BUCKET}/odd`, body: 'x', headers: { 'x-amz-storage-class': 'BOGUS' } }), 400, 'InvalidStorageClass');
+  await expectError(await c.send({ method: 'PUT', path: `/${BUCKET}/odd`, body: 'x', headers: { 'x-amz-acl': 'bogus' } }), 400, 'InvalidArgument');
+  const gzip = await rawSocket(gw.port, `PUT /${BUCKET}/odd HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n1\r\nx\r\n0\r\n\r\n`);
+  assert.match(gzip, /^HTTP\/1\.1 501 /, gzip.slice(0, 200));
+  await c.assertMissing(BUCKET, 'odd');
+  for (const [name, value] of [['x-amz-storage-class', 'STANDARD_IA'], ['x-amz-acl', 'bucket-owner-full-control']]) {
+    const ok = await c.send({ method: 'PUT', path: `/${BUCKET}/odd`, body: 'x', headers: { [name]: value } });
+    assert.equal(ok.status, 200, `${name}: ${value}: ${ok.text}`);
+  }
+  assert.equal((await c.send({ method: 'DELETE', path: `/${BUCKET}/odd` })).status, 204);
+  assert.match(await rawSocket(gw.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'), /^HTTP\/1\.1 405 /);
+  await assertStillServing();
+});
+
 test('POST to an object without uploads or uploadId gives 405 MethodNotAllowed', async () => {
   const res = await c.send({ method: 'POST', path: `/${BUCKET}/${KEEP}`, body: 'data' });
   const err = await expectError(res, 405, 'MethodNotAllowed');

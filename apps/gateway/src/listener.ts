@@ -40,6 +40,8 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     void opts.handler(req, res);
   });
   server.on('clientError', refuse);
+  // Neither API tunnels: Node would drop a CONNECT without a word, so it is answered instead.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, PUT, POST, DELETE, OPTIONS\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
   // An idle socket (a client that stopped sending) is closed instead of held forever.
   server.setTimeout(120_000, (socket) => socket.destroy());
   await listen(server, opts.port, opts.host);

@@ -74,6 +74,7 @@ export const CODE_MAP: Partial<Record<ErrorCode, QsCode>> = {
   InvalidPart: 'invalid_argument',
   InvalidPartOrder: 'invalid_request',
   InvalidRange: 'invalid_range',
+  InvalidStorageClass: 'invalid_request',
   InvalidRequest: 'invalid_request',
   InvalidURI: 'invalid_request',
   InvalidWriteOffset: 'invalid_argument',

@@ -6,7 +6,7 @@ import { route } from './routes.js';
 import { applyCors } from './cors.js';
 import { escapeXml } from './xml.js';
 import type { S3Request } from './request.js';
-import { checkEncryption } from './headers.js';
+import { checkRequestHeaders } from './headers.js';
 
 /** What the S3 adapter needs: the engine, who may sign, and the base domain for virtual hosts. */
 export interface S3AppOptions {
@@ -37,7 +37,7 @@ export function createS3App(opts: S3AppOptions): Koa {
       const r: S3Request = { ctx, engine: opts.engine, users: opts.users, auth, bucket: target.bucket, key: target.key, query: target.query, requestId };
       ctx.state.s3 = r;
       const handler = route(r);
-      checkEncryption(ctx.req.headers);
+      checkRequestHeaders(ctx.req.headers);
       await applyCors(r);
       await handler(r);
     } catch (e) {

@@ -83,18 +83,32 @@ function encodeHeaderValue(v: string): string {
   return /^[\x20-\x7E\t\x80-\xFF]*$/.test(v) ? v : `=?UTF-8?B?${Buffer.from(v).toString('base64')}?=`;
 }
 
+/** The storage classes S3 names; every object is stored alike, so any of them is accepted. */
+const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'OUTPOSTS', 'SNOW', 'EXPRESS_ONEZONE']);
+
+/** S3's canned ACLs; on objects they are accepted and the bucket's grants apply (see docs). */
+const OBJECT_CANNED_ACLS = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
+
 /**
- * Refuses what would store or read data otherwise than the client asked: customer-provided keys
- * (SSE-C) and KMS keys are not supported (501 NotImplemented, S3's "implies functionality that is
- * not implemented"); an unknown `x-amz-server-side-encryption` is InvalidArgument. AES256 (SSE-S3)
- * is accepted: encrypting the disk is the operator's part.
+ * Refuses, before anything is read or stored, requests whose headers ask for what the gateway
+ * would otherwise silently not do: customer-provided keys (SSE-C) and KMS keys (501
+ * NotImplemented, S3's "implies functionality that is not implemented"), a transfer coding other
+ * than chunked (501, as S3), and unknown values of x-amz-server-side-encryption, x-amz-storage-class
+ * and x-amz-acl. AES256 (SSE-S3) is accepted: encrypting the disk is the operator's part.
  */
-export function checkEncryption(h: IncomingHttpHeaders): void {
+export function checkRequestHeaders(h: IncomingHttpHeaders): void {
   if (h['x-amz-server-side-encryption-customer-algorithm'] !== undefined || h['x-amz-copy-source-server-side-encryption-customer-algorithm'] !== undefined) {
     throw new GatewayError('NotImplemented', 'Server-side encryption with customer-provided keys (SSE-C) is not supported.');
   }
   const sse = header(h, 'x-amz-server-side-encryption');
-  if (sse === undefined || sse === 'AES256') return;
-  if (sse === 'aws:kms' || sse === 'aws:kms:dsse') throw new GatewayError('NotImplemented', `Server-side encryption with ${sse} is not supported.`);
-  throw new GatewayError('InvalidArgument', `Server Side Encryption with ${sse} is not valid.`, { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: sse });
+  if (sse !== undefined && sse !== 'AES256') {
+    if (sse === 'aws:kms' || sse === 'aws:kms:dsse') throw new GatewayError('NotImplemented', `Server-side encryption with ${sse} is not supported.`);
+    throw new GatewayError('InvalidArgument', `Server Side Encryption with ${sse} is not valid.`, { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: sse });
+  }
+  const te = header(h, 'transfer-encoding');
+  if (te !== undefined && te.toLowerCase() !== 'chunked') throw new GatewayError('NotImplemented', 'A header you provided implies functionality that is not implemented.', { Header: 'Transfer-Encoding' });
+  const storageClass = header(h, 'x-amz-storage-class');
+  if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) throw new GatewayError('InvalidStorageClass', undefined, { StorageClassRequested: storageClass });
+  const acl = header(h, 'x-amz-acl');
+  if (acl !== undefined && !OBJECT_CANNED_ACLS.has(acl.trim())) throw new GatewayError('InvalidArgument', undefined, { ArgumentName: 'x-amz-acl', ArgumentValue: acl });
 }
