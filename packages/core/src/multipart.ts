@@ -10,7 +10,7 @@ import { resolveRange } from './range.js';
 import { assertKey, beyondKeys, fitMarker } from './names.js';
 import { commonPrefixOf } from './listing.js';
 import type { Engine, BodyInput } from './engine.js';
-import type { BucketRecord, ChecksumAlgorithm, ChecksumType, ObjectAttributes, ObjectRecord, PartRecord, StoredChecksum, UploadRecord, User } from './types.js';
+import type { ChecksumAlgorithm, ChecksumType, ObjectAttributes, ObjectRecord, PartRecord, StoredChecksum, UploadRecord, User } from './types.js';
 
 /** Smallest part S3 accepts for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -45,6 +45,9 @@ export const ANONYMOUS = 'anonymous';
 
 /** Multipart uploads: parts' bytes go to the driver, the bookkeeping to the metadata store. */
 export class Multipart {
+  /** The Complete or Abort in progress per upload id, for `finishing`. */
+  private readonly finishers = new Map<string, Promise<void>>();
+
   constructor(private readonly engine: Engine) {}
 
   /** Starts an upload; validates the checksum algorithm/type combination as S3 does. */
@@ -71,36 +74,32 @@ export class Multipart {
     return upload;
   }
 
-  /** The upload, if it exists for this bucket and key and no Abort is removing it. */
+  /** The upload, if it exists for this bucket and key. */
   async get(user: User | undefined, bucket: string, key: string, uploadId: string, need: Access = 'WRITE'): Promise<UploadRecord> {
     await this.engine.bucket(user, bucket, need);
     const u = plausibleId(uploadId) ? await this.engine.meta.get<UploadRecord>('uploads', uploadId) : undefined;
-    if (!u || u.bucket !== bucket || u.key !== key || (u.closing?.by === 'abort' && !stale(u.closing))) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
+    if (!u || u.bucket !== bucket || u.key !== key) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
     return u;
   }
 
   /**
-   * Claims the upload for a Complete or an Abort: of two that race, the second finds it claimed and
-   * answers NoSuchUpload, as it would after the first had finished. A claim left by a gateway that
-   * stopped mid-way expires after CLAIM_TTL.
+   * Runs a Complete or an Abort of `uploadId` after any other one of this process has finished, so
+   * that of two that race, the second finds the upload gone and answers NoSuchUpload, as it would
+   * had it come later. (Gateways sharing Redis do not serialise each other's.)
    */
-  private async claim(user: User | undefined, bucket: string, key: string, uploadId: string, by: 'complete' | 'abort'): Promise<{ rec: BucketRecord; upload: UploadRecord }> {
-    const rec = by === 'complete' ? await this.engine.bucketToFill(user, bucket) : await this.engine.bucket(user, bucket, 'WRITE');
-    if (!plausibleId(uploadId)) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
-    const upload = await this.engine.meta.update<UploadRecord>('uploads', uploadId, (u) => {
-      if (!u || u.bucket !== bucket || u.key !== key || (u.closing && !stale(u.closing))) throw new GatewayError('NoSuchUpload', undefined, { UploadId: uploadId });
-      return { ...u, closing: { by, at: Date.now() } };
-    });
-    return { rec, upload: upload! };
-  }
-
-  /** Gives up a claim (a Complete that failed), so that the upload can be completed or aborted again. */
-  private async release(upload: UploadRecord): Promise<void> {
-    await this.engine.meta.update<UploadRecord>('uploads', upload.uploadId, (u) => {
-      if (!u) return undefined;
-      const { closing: _claim, ...open } = u;
-      return open;
-    });
+  private async finishing<T>(uploadId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.finishers.get(uploadId);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const queue = (before ?? Promise.resolve()).then(() => mine);
+    this.finishers.set(uploadId, queue);
+    try {
+      await before;
+      return await fn();
+    } finally {
+      done();
+      if (this.finishers.get(uploadId) === queue) this.finishers.delete(uploadId);
+    }
   }
 
   /** Stores one part from a streamed body; a re-upload of a part number replaces it. */
@@ -175,15 +174,13 @@ export class Multipart {
       await this.get(user, bucket, key, uploadId);
       throw new GatewayError('MalformedXML');
     }
-    const { rec, upload } = await this.claim(user, bucket, key, uploadId, 'complete');
-    try {
+    return this.finishing(uploadId, async () => {
+      const rec = await this.engine.bucketToFill(user, bucket);
+      const upload = await this.get(user, bucket, key, uploadId);
       const done = await this.engine.writeInto(rec, key, () => this.assemble(bucket, upload, requested, conditions, minPartSize));
       await this.forget(upload);
       return done;
-    } catch (e) {
-      await this.release(upload).catch(() => {});
-      throw e;
-    }
+    });
   }
 
   /** Checks the requested parts against the stored ones and has the driver assemble them. */
@@ -221,9 +218,11 @@ export class Multipart {
 
   /** Abandons an upload and releases its parts. */
   async abort(user: User | undefined, bucket: string, key: string, uploadId: string): Promise<void> {
-    const { upload } = await this.claim(user, bucket, key, uploadId, 'abort');
-    await this.forget(upload);
-    await this.engine.driver.abortUpload(bucket, upload);
+    await this.finishing(uploadId, async () => {
+      const upload = await this.get(user, bucket, key, uploadId);
+      await this.forget(upload);
+      await this.engine.driver.abortUpload(bucket, upload);
+    });
   }
 
   /** Whether a bucket has uploads in progress (which make it non-empty for DeleteBucket). */
@@ -314,13 +313,6 @@ function objectChecksum(upload: UploadRecord, parts: PartRecord[]): StoredChecks
     return { algorithm: alg, value: acc.toString('base64'), type: 'FULL_OBJECT' };
   }
   return { algorithm: alg, value: compositeChecksum(alg, digests), type: 'COMPOSITE' };
-}
-
-/** How long a Complete or an Abort may hold an upload before its claim counts as abandoned. */
-const CLAIM_TTL = 15 * 60 * 1000;
-
-function stale(claim: { at: number }): boolean {
-  return Date.now() - claim.at > CLAIM_TTL;
 }
 
 /** Whether `id` could be an upload id (ours are 32 characters); a longer one is looked up nowhere. */

@@ -80,8 +80,6 @@ export interface UploadRecord {
   checksumType?: ChecksumType;
   /** The driver's handle for the upload (e.g. the upstream's upload id). */
   ref?: string;
-  /** Set while a Complete or an Abort is finishing the upload, so that only one of them does. */
-  closing?: { by: 'complete' | 'abort'; at: number };
 }
 
 /** One uploaded part; `ref` is the driver's own handle to the part's bytes. */
